@@ -1,0 +1,135 @@
+"""Checks of caller input against the limits, done server-side because not every client does.
+
+Each function raises :class:`TaskQueueError` (whole-operation problems) or returns an
+:class:`AddResult`-ready ``(code, message)`` pair (per-task problems of an add batch).
+"""
+
+from __future__ import annotations
+
+import math
+
+from emulator.core.model import AddRequest
+from emulator.errors import ErrorCode, TaskQueueError
+from emulator.limits import (
+    CONFIG_QUEUE_NAME_RE,
+    MAX_ETA_USEC,
+    MAX_LEASE_SECONDS,
+    MAX_PULL_TASK_SIZE_BYTES,
+    MAX_PUSH_TASK_SIZE_BYTES,
+    MAX_TAG_LENGTH,
+    MAX_TASKS_PER_ADD,
+    MAX_TASKS_PER_LEASE,
+    TASK_NAME_RE,
+)
+from emulator.queue_config import QueueConfig, QueueMode
+
+Problem = tuple[ErrorCode, str] | None
+
+
+def check_queue_name(name: object) -> str:
+    """Return ``name`` if it can name a queue; raise INVALID_QUEUE_NAME otherwise."""
+    if not isinstance(name, str) or not CONFIG_QUEUE_NAME_RE.match(name):
+        raise TaskQueueError(
+            ErrorCode.INVALID_QUEUE_NAME,
+            f"invalid queue name {name!r}: must match [A-Za-z0-9-]{{1,499}}",
+        )
+    return name
+
+
+def check_lease_seconds(lease_seconds: object) -> float:
+    """Return ``lease_seconds`` as a float in [0, MAX_LEASE_SECONDS]; else INVALID_REQUEST."""
+    if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "lease_seconds must be a number")
+    value = float(lease_seconds)
+    if not math.isfinite(value) or value < 0:
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "lease_seconds must not be negative")
+    if value > MAX_LEASE_SECONDS:
+        raise TaskQueueError(
+            ErrorCode.INVALID_REQUEST,
+            f"lease_seconds must not be greater than {MAX_LEASE_SECONDS} seconds",
+        )
+    return value
+
+
+def check_max_tasks(max_tasks: object) -> int:
+    """Return ``max_tasks`` if it is an int in [1, MAX_TASKS_PER_LEASE]; else INVALID_REQUEST."""
+    if isinstance(max_tasks, bool) or not isinstance(max_tasks, int):
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "max_tasks must be an integer")
+    if max_tasks <= 0:
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "max_tasks must be positive")
+    if max_tasks > MAX_TASKS_PER_LEASE:
+        raise TaskQueueError(
+            ErrorCode.INVALID_REQUEST,
+            f"max_tasks must not be greater than {MAX_TASKS_PER_LEASE}",
+        )
+    return max_tasks
+
+
+def check_batch_size(count: int) -> None:
+    """An add batch holds 1..MAX_TASKS_PER_ADD tasks."""
+    if count == 0:
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "no tasks to add")
+    if count > MAX_TASKS_PER_ADD:
+        raise TaskQueueError(
+            ErrorCode.TOO_MANY_TASKS,
+            f"at most {MAX_TASKS_PER_ADD} tasks can be added at once; got {count}",
+        )
+
+
+def _varint_size(value: int) -> int:
+    if value < 0:
+        return 10
+    size = 1
+    while value >= 0x80:
+        value >>= 7
+        size += 1
+    return size
+
+
+def _bytes_field(tag_size: int, length: int) -> int:
+    return tag_size + _varint_size(length) + length
+
+
+def add_request_size(
+    queue_name: str, request: AddRequest, mode: QueueMode, name: str, eta_usec: int
+) -> int:
+    """The serialized size of the equivalent ``TaskQueueAddRequest`` (what the stub limits)."""
+    size = _bytes_field(1, len(queue_name.encode()))
+    size += _bytes_field(1, len(name.encode()))
+    size += 1 + _varint_size(eta_usec)
+    size += _bytes_field(1, len(request.payload))
+    size += 2 + _varint_size(int(mode))
+    if request.tag:
+        size += _bytes_field(2, len(request.tag.encode()))
+    if request.url is not None:
+        size += _bytes_field(1, len(request.url.encode()))
+    if request.method is not None:
+        size += 2
+    for key, value in request.headers:
+        size += 2 + _bytes_field(1, len(key.encode())) + _bytes_field(1, len(value.encode()))
+    if request.dispatch_deadline_usec is not None:
+        size += 2 + _varint_size(request.dispatch_deadline_usec)
+    return size
+
+
+def check_add_request(
+    queue: QueueConfig, request: AddRequest, eta_usec: int, now_usec: int
+) -> Problem:
+    """Per-task validation of one add request, in the stub's order (ETA, then size), plus
+    name and tag rules. An auto-named request (no name) is sized without a name, as the stub
+    does. Returns None when valid."""
+    name = request.name or ""
+    if eta_usec < 0 or eta_usec > now_usec + MAX_ETA_USEC:
+        return ErrorCode.INVALID_ETA, "ETA must not be negative or more than 30 days ahead"
+    if name and not TASK_NAME_RE.match(name):
+        return ErrorCode.INVALID_TASK_NAME, f"invalid task name {name[:50]!r}"
+    if request.tag is not None and len(request.tag) > MAX_TAG_LENGTH:
+        return ErrorCode.INVALID_TAG, f"tag must be at most {MAX_TAG_LENGTH} characters"
+    mode = request.mode if request.mode is not None else queue.mode
+    if request.tag and mode is not QueueMode.PULL:
+        return ErrorCode.INVALID_TAG, "tag can only be specified for pull tasks"
+    limit = MAX_PULL_TASK_SIZE_BYTES if mode is QueueMode.PULL else MAX_PUSH_TASK_SIZE_BYTES
+    size = add_request_size(queue.name, request, mode, name, eta_usec)
+    if size > limit:
+        return ErrorCode.TASK_TOO_LARGE, f"task size must be at most {limit} bytes; found {size}"
+    return None

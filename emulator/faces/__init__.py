@@ -1,0 +1,1 @@
+"""Faces: thin protocol adapters (parse, call one service method, serialise)."""

@@ -1,0 +1,51 @@
+"""Limits, patterns and user-visible messages, named as in Google's SDK.
+
+The single home of every number the emulator enforces (legacy-taskqueue-api.md §3).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+MAX_QUEUE_NAME_LENGTH: Final = 100
+MAX_TASK_NAME_LENGTH: Final = 500
+MAX_PULL_TASK_SIZE_BYTES: Final = 2**20
+MAX_PUSH_TASK_SIZE_BYTES: Final = 100 * 2**10
+MAX_TASK_SIZE_BYTES: Final = MAX_PUSH_TASK_SIZE_BYTES
+MAX_TRANSACTIONAL_REQUEST_SIZE_BYTES: Final = 2**20
+MAX_TASKS_PER_ADD: Final = 100
+MAX_TASKS_PER_LEASE: Final = 1000
+MAX_LEASE_SECONDS: Final = 7 * 24 * 3600
+MAX_TAG_LENGTH: Final = 500
+MAX_URL_LENGTH: Final = 2083
+MAX_ETA_SECONDS: Final = 30 * 24 * 3600
+MAX_ETA_USEC: Final = MAX_ETA_SECONDS * 1_000_000
+MAX_DISPATCH_DEADLINE_USEC: Final = 24 * 3600 * 1_000_000
+MIN_DISPATCH_DEADLINE_USEC: Final = 15 * 1_000_000
+#: The stub's ``MAX_REQUEST_SIZE``; also the largest HTTP body the emulator reads.
+MAX_REQUEST_SIZE_BYTES: Final = 32 * 2**20
+#: Largest page of the peek listing.
+MAX_PEEK_PAGE_SIZE: Final = 1000
+DEFAULT_PEEK_PAGE_SIZE: Final = 100
+
+USEC_PER_SECOND: Final = 1_000_000
+LEASE_WINDOW_MINUTE_USEC: Final = 60 * USEC_PER_SECOND
+LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
+
+#: Client-side queue-name rule (``Queue(name)``); queue.yaml is wider, see ``CONFIG_QUEUE_NAME_RE``.
+QUEUE_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9-]{{1,{MAX_QUEUE_NAME_LENGTH}}}\Z")
+#: queue.yaml ``name`` rule (queueinfo ``_NAME_REGEX``, without the empty name).
+CONFIG_QUEUE_NAME_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,499}\Z")
+TASK_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9_-]{{1,{MAX_TASK_NAME_LENGTH}}}\Z")
+PUSH_METHODS: Final = ("GET", "POST", "HEAD", "PUT", "DELETE")
+DEFAULT_QUEUE: Final = "default"
+DEFAULT_QUEUE_RATE: Final = "5/s"
+DEFAULT_BUCKET_SIZE: Final = 5
+#: Auto-generated task names, as the dev stub makes them: task1, task2, ...
+AUTO_TASK_NAME_PREFIX: Final = "task"
+
+
+def usec_from_seconds(seconds: float) -> int:
+    """Convert seconds to integer microseconds exactly as the stub does (``int(s * 1e6)``)."""
+    return int(seconds * 1e6)

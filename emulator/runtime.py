@@ -1,0 +1,93 @@
+"""Wiring: build the service from a queue.yaml path and a storage location, serve it.
+
+Used by the CLI, by the shim's embedded backend and by the pytest plugin's live server.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from emulator.app import create_app
+from emulator.clock import ControllableClock
+from emulator.config_loader import ConfigWatcher
+from emulator.core.local import LocalQueueService
+from emulator.store.sqlite import SqliteTaskStore
+
+_log = logging.getLogger("emulator")
+
+
+@dataclass
+class Runtime:
+    """A ready-to-use service with the parts a caller may need to reach."""
+
+    service: LocalQueueService
+    clock: ControllableClock
+    store: SqliteTaskStore
+    watcher: ConfigWatcher
+
+    def app(self, *, enable_test_control: bool = False) -> Flask:
+        """The WSGI app over this runtime's service."""
+        return create_app(self.service, clock=self.clock, enable_test_control=enable_test_control)
+
+    def close(self) -> None:
+        """Close the store."""
+        self.store.close()
+
+
+def build_runtime(
+    queue_yaml: str | None, storage: str, *, clock: ControllableClock | None = None
+) -> Runtime:
+    """Load the config (raising ``ConfigError`` if it is bad) and open the store.
+
+    Raises:
+        emulator.config_loader.ConfigError: the queue.yaml cannot be used.
+        emulator.store.sqlite.StoreError: the storage cannot be opened.
+    """
+    watcher = ConfigWatcher(queue_yaml, logger=_log)
+    watcher.load_initial()
+    store = SqliteTaskStore(storage)
+    clock = clock or ControllableClock()
+    return Runtime(LocalQueueService(store, clock, watcher.current), clock, store, watcher)
+
+
+class ServerThread:
+    """A threaded werkzeug server for ``app`` running in a daemon thread.
+
+    ``port=0`` picks a free port; ``address`` is then ``host:port``. Raises ``OSError`` if
+    the port is taken.
+    """
+
+    def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="taskqueue-emulator", daemon=True
+        )
+
+    @property
+    def host(self) -> str:
+        return str(self._server.host)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.port)
+
+    @property
+    def address(self) -> str:
+        """``host:port``, the value for ``TASKQUEUE_EMULATOR_HOST``."""
+        return f"{self.host}:{self.port}"
+
+    def start(self) -> ServerThread:
+        """Start serving; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and wait for the thread to end."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)

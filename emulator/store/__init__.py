@@ -1,0 +1,1 @@
+"""Storage implementations of :class:`emulator.core.store.TaskStore`."""

@@ -1,0 +1,361 @@
+"""The one store: SQLite through the standard library.
+
+A file by default (WAL journal, durable across restarts and ``kill -9``), ``:memory:`` on
+request. Every transaction is ``BEGIN IMMEDIATE`` on a single connection guarded by a lock,
+so transactions are serialised inside the process and, through SQLite's write lock, across
+processes sharing a file. Leases use the ``(queue, eta_usec, name)`` and
+``(queue, tag, eta_usec, name)`` indexes: O(log n + k), never a scan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from emulator.core.model import StoredTask, TaskState
+from emulator.queue_config import QueueMode, RetryParameters
+
+MEMORY = ":memory:"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    queue TEXT NOT NULL,
+    name TEXT NOT NULL,
+    eta_usec INTEGER NOT NULL,
+    payload BLOB NOT NULL,
+    tag TEXT,
+    retry_count INTEGER NOT NULL DEFAULT 0,
+    created_usec INTEGER NOT NULL,
+    leased_at_usec INTEGER,
+    mode INTEGER NOT NULL,
+    method TEXT,
+    url TEXT,
+    headers TEXT,
+    retry_parameters TEXT,
+    dispatch_deadline_usec INTEGER,
+    UNIQUE (queue, name)
+);
+CREATE INDEX IF NOT EXISTS tasks_by_eta ON tasks (queue, eta_usec, name);
+CREATE INDEX IF NOT EXISTS tasks_by_tag ON tasks (queue, tag, eta_usec, name)
+    WHERE tag IS NOT NULL;
+CREATE TABLE IF NOT EXISTS tombstones (
+    queue TEXT NOT NULL,
+    name TEXT NOT NULL,
+    PRIMARY KEY (queue, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS lease_log (
+    queue TEXT NOT NULL,
+    at_usec INTEGER NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lease_log_by_queue ON lease_log (queue, at_usec);
+CREATE INDEX IF NOT EXISTS lease_log_by_time ON lease_log (at_usec);
+CREATE TABLE IF NOT EXISTS queue_state (
+    queue TEXT PRIMARY KEY,
+    paused INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+_COLUMNS = (
+    "queue, name, eta_usec, payload, tag, retry_count, created_usec, leased_at_usec, mode, "
+    "method, url, headers, retry_parameters, dispatch_deadline_usec"
+)
+
+
+class StoreError(Exception):
+    """The store cannot be opened or used (bad path, not a database, newer schema)."""
+
+
+class SqliteTaskStore:
+    """A :class:`emulator.core.store.TaskStore` in one SQLite database.
+
+    Args:
+        location: a file path (created with its parent directory if missing) or ``:memory:``.
+        busy_timeout_ms: how long a transaction waits for another process's write lock.
+
+    Raises:
+        StoreError: if the file cannot be opened or is not a database of ours.
+    """
+
+    def __init__(
+        self, location: str | os.PathLike[str] = MEMORY, *, busy_timeout_ms: int = 10_000
+    ) -> None:
+        self._location = str(location)
+        self._lock = threading.RLock()
+        self._conn = _connect(self._location, busy_timeout_ms)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqliteTransaction]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTransaction(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    if location != MEMORY:
+        try:
+            Path(location).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the directory for {location}: {exc}") from exc
+    try:
+        conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if location != MEMORY:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+        _migrate(conn, location)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot open task storage {location}: {exc}") from exc
+    return conn
+
+
+def _migrate(conn: sqlite3.Connection, location: str) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{location} was written by a newer emulator (schema {version} > {SCHEMA_VERSION})"
+        )
+    conn.executescript(_SCHEMA)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class SqliteTransaction:
+    """The verbs of :class:`emulator.core.store.StoreTransaction` as SQL on one connection."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def _tasks(self, sql: str, params: Sequence[Any]) -> list[StoredTask]:
+        return [_task_from_row(row) for row in self._conn.execute(sql, params)]
+
+    def get_task(self, queue: str, name: str) -> StoredTask | None:
+        rows = self._tasks(
+            f"SELECT {_COLUMNS} FROM tasks WHERE queue = ? AND name = ?", (queue, name)
+        )
+        return rows[0] if rows else None
+
+    def is_tombstoned(self, queue: str, name: str) -> bool:
+        sql = "SELECT 1 FROM tombstones WHERE queue = ? AND name = ?"
+        return self._one(sql, (queue, name)) is not None
+
+    def insert_task(self, task: StoredTask) -> None:
+        self._conn.execute(
+            f"INSERT INTO tasks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _row_from_task(task),
+        )
+
+    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
+        return self._tasks(
+            f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
+            "WHERE queue = ? AND eta_usec < ? ORDER BY eta_usec, name LIMIT ?",
+            (queue, now_usec, limit),
+        )
+
+    def ready_tasks_with_tag(
+        self, queue: str, tag: str, now_usec: int, limit: int
+    ) -> list[StoredTask]:
+        return self._tasks(
+            f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
+            "WHERE queue = ? AND tag = ? AND eta_usec < ? ORDER BY eta_usec, name LIMIT ?",
+            (queue, tag, now_usec, limit),
+        )
+
+    def set_eta(
+        self, queue: str, name: str, eta_usec: int, retry_count: int, leased_at_usec: int | None
+    ) -> None:
+        self._conn.execute(
+            "UPDATE tasks SET eta_usec = ?, retry_count = ?, leased_at_usec = ? "
+            "WHERE queue = ? AND name = ?",
+            (eta_usec, retry_count, leased_at_usec, queue, name),
+        )
+
+    def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
+        cursor = self._conn.execute("DELETE FROM tasks WHERE queue = ? AND name = ?", (queue, name))
+        if cursor.rowcount and tombstone:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO tombstones (queue, name) VALUES (?, ?)", (queue, name)
+            )
+        return cursor.rowcount > 0
+
+    def delete_all(self, queue: str, *, tombstone: bool) -> int:
+        if tombstone:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO tombstones (queue, name) "
+                "SELECT queue, name FROM tasks WHERE queue = ?",
+                (queue,),
+            )
+        return self._conn.execute("DELETE FROM tasks WHERE queue = ?", (queue,)).rowcount
+
+    def clear_tombstones(self, queue: str, names: Sequence[str] | None = None) -> None:
+        if names is None:
+            self._conn.execute("DELETE FROM tombstones WHERE queue = ?", (queue,))
+            return
+        self._conn.executemany(
+            "DELETE FROM tombstones WHERE queue = ? AND name = ?", [(queue, n) for n in names]
+        )
+
+    def count_tasks(self, queue: str) -> int:
+        return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = ?", (queue,)))
+
+    def count_leased(self, queue: str, now_usec: int) -> int:
+        sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec >= ? AND retry_count > 0"
+        return int(self._one(sql, (queue, now_usec)))
+
+    def oldest_eta(self, queue: str) -> int | None:
+        value = self._one("SELECT MIN(eta_usec) FROM tasks WHERE queue = ?", (queue,))
+        return None if value is None else int(value)
+
+    def record_leases(self, queue: str, now_usec: int, count: int) -> None:
+        self._conn.execute(
+            "INSERT INTO lease_log (queue, at_usec, count) VALUES (?, ?, ?)",
+            (queue, now_usec, count),
+        )
+
+    def leases_since(self, queue: str, since_usec: int) -> int:
+        sql = "SELECT COALESCE(SUM(count), 0) FROM lease_log WHERE queue = ? AND at_usec >= ?"
+        return int(self._one(sql, (queue, since_usec)))
+
+    def prune_lease_log(self, before_usec: int) -> None:
+        self._conn.execute("DELETE FROM lease_log WHERE at_usec < ?", (before_usec,))
+
+    def next_auto_name_id(self) -> int:
+        self._conn.execute(
+            "INSERT INTO counters (name, value) VALUES ('auto_name', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+        )
+        return int(self._one("SELECT value FROM counters WHERE name = 'auto_name'", ()))
+
+    def is_paused(self, queue: str) -> bool:
+        return bool(self._one("SELECT paused FROM queue_state WHERE queue = ?", (queue,)))
+
+    def set_paused(self, queue: str, paused: bool) -> None:
+        self._conn.execute(
+            "INSERT INTO queue_state (queue, paused) VALUES (?, ?) "
+            "ON CONFLICT (queue) DO UPDATE SET paused = excluded.paused",
+            (queue, int(paused)),
+        )
+
+    def page_tasks(
+        self,
+        queue: str,
+        *,
+        now_usec: int,
+        states: frozenset[TaskState],
+        tag: str | None,
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[StoredTask]:
+        where: list[str] = ["queue = ?"]
+        params: list[object] = [queue]
+        if states and states != frozenset(TaskState):
+            clauses = [_STATE_SQL[s] for s in sorted(states, key=lambda s: s.value)]
+            where.append("(" + " OR ".join(clauses) + ")")
+            params.extend(now_usec for _ in clauses)
+        if tag == "":
+            where.append("tag IS NULL")
+        elif tag is not None:
+            where.append("tag = ?")
+            params.append(tag)
+        if after is not None:
+            where.append("(eta_usec > ? OR (eta_usec = ? AND name > ?))")
+            params.extend([after[0], after[0], after[1]])
+        sql = (
+            f"SELECT {_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
+            "ORDER BY eta_usec, name LIMIT ?"
+        )
+        return self._tasks(sql, [*params, limit])
+
+    def reset(self) -> None:
+        for table in ("tasks", "tombstones", "lease_log", "queue_state", "counters"):
+            self._conn.execute(f"DELETE FROM {table}")
+
+
+_STATE_SQL = {
+    TaskState.READY: "eta_usec < ?",
+    TaskState.LEASED: "(eta_usec >= ? AND retry_count > 0)",
+    TaskState.DELAYED: "(eta_usec >= ? AND retry_count = 0)",
+}
+
+
+def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
+    return (
+        task.queue,
+        task.name,
+        task.eta_usec,
+        task.payload,
+        task.tag,
+        task.retry_count,
+        task.created_usec,
+        task.leased_at_usec,
+        int(task.mode),
+        task.method,
+        task.url,
+        json.dumps([list(h) for h in task.headers]) if task.headers else None,
+        _retry_to_json(task.retry_parameters),
+        task.dispatch_deadline_usec,
+    )
+
+
+def _task_from_row(row: Sequence[Any]) -> StoredTask:
+    return StoredTask(
+        queue=row[0],
+        name=row[1],
+        eta_usec=row[2],
+        payload=bytes(row[3]),
+        tag=row[4],
+        retry_count=row[5],
+        created_usec=row[6],
+        leased_at_usec=row[7],
+        mode=QueueMode(row[8]),
+        method=row[9],
+        url=row[10],
+        headers=tuple((k, v) for k, v in json.loads(row[11])) if row[11] else (),
+        retry_parameters=_retry_from_json(row[12]),
+        dispatch_deadline_usec=row[13],
+    )
+
+
+def _retry_to_json(params: RetryParameters | None) -> str | None:
+    if params is None:
+        return None
+    return json.dumps(
+        {
+            "task_retry_limit": params.task_retry_limit,
+            "task_age_limit_sec": params.task_age_limit_sec,
+            "min_backoff_seconds": params.min_backoff_seconds,
+            "max_backoff_seconds": params.max_backoff_seconds,
+            "max_doublings": params.max_doublings,
+        }
+    )
+
+
+def _retry_from_json(text: str | None) -> RetryParameters | None:
+    return None if text is None else RetryParameters(**json.loads(text))
