@@ -1,0 +1,149 @@
+"""Core: adding tasks (legacy-taskqueue-api.md §4.2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.core.model import AddRequest
+from emulator.errors import ErrorCode, TaskQueueError
+from emulator.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
+from emulator.queue_config import QueueMode
+from tests.core_support import PULL, PUSH, World, make_world, pull
+
+
+@pytest.fixture
+def world() -> World:
+    return make_world()
+
+
+def codes(results: list) -> list[str]:  # type: ignore[type-arg]
+    return [r.code.name for r in results]
+
+
+def test_unnamed_tasks_get_task1_task2_and_the_names_are_returned(world: World) -> None:
+    # Given a fresh emulator, When three unnamed tasks are added
+    results = world.service.add(PULL, [pull(), pull(), pull()])
+    # Then they are named task1..task3 and the names come back to the caller
+    assert [(r.code, r.name) for r in results] == [
+        (ErrorCode.OK, "task1"),
+        (ErrorCode.OK, "task2"),
+        (ErrorCode.OK, "task3"),
+    ]
+
+
+def test_auto_names_skip_names_that_are_taken_or_tombstoned(world: World) -> None:
+    world.add(pull(name="task1"), pull(name="task2"))
+    world.service.delete(PULL, ["task2"])
+    assert world.add(pull()) == ["task3"]
+
+
+def test_add_returns_the_stored_eta_which_defaults_to_now(world: World) -> None:
+    now = world.clock.now_usec()
+    [result] = world.service.add(PULL, [pull()])
+    assert result.eta_usec == now
+    [result] = world.service.add(PULL, [pull(countdown_seconds=2.5)])
+    assert result.eta_usec == now + 2_500_000
+
+
+def test_existing_and_tombstoned_names_fail_per_task_and_others_are_added(world: World) -> None:
+    world.add(pull(name="exists"), pull(name="gone"))
+    world.service.delete(PULL, ["gone"])
+    results = world.service.add(
+        PULL, [pull(name="a"), pull(name="exists"), pull(name="gone"), pull(name="b")]
+    )
+    assert codes(results) == ["OK", "TASK_ALREADY_EXISTS", "TOMBSTONED_TASK", "OK"]
+    assert world.service.stats([PULL])[0].tasks == 3
+
+
+def test_a_name_repeated_in_one_batch_is_added_once(world: World) -> None:
+    results = world.service.add(PULL, [pull(name="x"), pull(name="x")])
+    assert codes(results) == ["OK", "TASK_ALREADY_EXISTS"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [
+        ({"eta_usec": -1}, "INVALID_ETA"),
+        ({"countdown_seconds": 30 * 24 * 3600 + 1}, "INVALID_ETA"),
+        ({"payload": b"x" * MAX_PULL_TASK_SIZE_BYTES}, "TASK_TOO_LARGE"),
+        ({"name": "a.b"}, "INVALID_TASK_NAME"),
+        ({"name": "n" * 501}, "INVALID_TASK_NAME"),
+        ({"tag": "t" * 501}, "INVALID_TAG"),
+    ],
+)
+def test_an_invalid_task_rejects_the_whole_batch_and_skips_the_others(
+    world: World, bad: dict[str, object], code: str
+) -> None:
+    # Given a batch where the middle task is invalid
+    results = world.service.add(PULL, [pull(name="ok1"), pull(**bad), pull()])
+    # Then nothing is stored, the bad task has its code and the others are SKIPPED
+    assert codes(results) == ["SKIPPED", code, "SKIPPED"]
+    assert world.service.stats([PULL])[0].tasks == 0
+    assert world.service.add(PULL, [pull(name="ok1")])[0].code is ErrorCode.OK
+
+
+def test_eta_exactly_30_days_ahead_is_allowed(world: World) -> None:
+    eta = world.clock.now_usec() + MAX_ETA_USEC
+    assert world.service.add(PULL, [pull(eta_usec=eta)])[0].code is ErrorCode.OK
+    assert world.service.add(PULL, [pull(eta_usec=eta + 1)])[0].code is ErrorCode.INVALID_ETA
+
+
+def test_size_limit_counts_the_request_not_just_the_payload(world: World) -> None:
+    # A payload of exactly the limit is too large once queue name, name and ETA are counted.
+    just_under = MAX_PULL_TASK_SIZE_BYTES - 64
+    assert world.service.add(PULL, [pull(b"x" * just_under)])[0].code is ErrorCode.OK
+    [too_big] = world.service.add(PULL, [pull(b"x" * MAX_PULL_TASK_SIZE_BYTES)])
+    assert too_big.code is ErrorCode.TASK_TOO_LARGE
+    assert str(MAX_PULL_TASK_SIZE_BYTES) in too_big.message
+
+
+def test_push_tasks_have_the_smaller_limit(world: World) -> None:
+    push = AddRequest(payload=b"x" * MAX_PUSH_TASK_SIZE_BYTES, mode=QueueMode.PUSH, url="/w")
+    assert world.service.add(PUSH, [push])[0].code is ErrorCode.TASK_TOO_LARGE
+
+
+def test_pull_task_to_a_push_queue_is_invalid_queue_mode(world: World) -> None:
+    with pytest.raises(TaskQueueError) as err:
+        world.service.add("default", [pull()])
+    assert err.value.code is ErrorCode.INVALID_QUEUE_MODE
+
+
+def test_push_task_to_a_pull_queue_is_invalid_queue_mode(world: World) -> None:
+    with pytest.raises(TaskQueueError) as err:
+        world.service.add(PULL, [AddRequest(b"x", mode=QueueMode.PUSH, url="/w")])
+    assert err.value.code is ErrorCode.INVALID_QUEUE_MODE
+
+
+def test_mode_none_takes_the_queue_mode(world: World) -> None:
+    world.add(AddRequest(b"x", mode=None, name="a"))
+    assert world.service.get_task(PULL, "a").mode is QueueMode.PULL
+    world.add(AddRequest(b"x", mode=None, url="/w", method="PUT", name="b"), queue=PUSH)
+    stored = world.service.get_task(PUSH, "b")
+    assert (stored.mode, stored.url, stored.method) == (QueueMode.PUSH, "/w", "PUT")
+
+
+def test_unknown_queue_and_bad_queue_names_are_whole_batch_errors(world: World) -> None:
+    with pytest.raises(TaskQueueError) as err:
+        world.service.add("nope", [pull()])
+    assert err.value.code is ErrorCode.UNKNOWN_QUEUE
+    with pytest.raises(TaskQueueError) as err:
+        world.service.add("a_b", [pull()])
+    assert err.value.code is ErrorCode.INVALID_QUEUE_NAME
+
+
+@pytest.mark.parametrize(("count", "code"), [(0, "INVALID_REQUEST"), (101, "TOO_MANY_TASKS")])
+def test_batch_size_is_1_to_100(world: World, count: int, code: str) -> None:
+    with pytest.raises(TaskQueueError) as err:
+        world.service.add(PULL, [pull() for _ in range(count)])
+    assert err.value.code.name == code
+    assert world.service.add(PULL, [pull() for _ in range(100)])[99].code is ErrorCode.OK
+
+
+def test_tag_on_a_push_task_is_invalid(world: World) -> None:
+    push = AddRequest(b"", mode=QueueMode.PUSH, url="/w", tag="t")
+    assert world.service.add(PUSH, [push])[0].code is ErrorCode.INVALID_TAG
+
+
+def test_empty_tag_is_stored_as_untagged(world: World) -> None:
+    world.add(pull(name="e", tag=""))
+    assert world.service.get_task(PULL, "e").tag is None

@@ -1,0 +1,139 @@
+"""The SQLite store: durability, isolation under threads and processes, index use, bad files."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from emulator.clock import FakeClock
+from emulator.core.local import LocalQueueService
+from emulator.errors import ErrorCode
+from emulator.store.sqlite import SqliteTaskStore, StoreError
+from tests.core_support import CONFIG, PULL, make_world, pull
+
+
+def test_tasks_tombstones_pauses_and_counters_survive_a_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "db" / "tasks.sqlite3")
+    world = make_world(path)
+    world.add(pull(b"\x00\xffbin", name="keep", tag="t"), pull(name="gone"), pull())
+    world.service.delete(PULL, ["gone"])
+    world.service.pause("limited")
+    world.tick()
+    world.service.lease(PULL, 600, 1)
+    world.store.close()
+
+    again = LocalQueueService(SqliteTaskStore(path), world.clock, CONFIG)
+    kept = again.get_task(PULL, "keep")
+    assert (kept.payload, kept.tag, kept.retry_count) == (b"\x00\xffbin", "t", 1)
+    assert again.add(PULL, [pull(name="gone")])[0].code is ErrorCode.TOMBSTONED_TASK
+    assert again.stats(["limited"])[0].paused
+    assert again.add(PULL, [pull()])[0].name == "task2"
+    assert again.stats([PULL])[0].leased_last_minute == 1
+
+
+def test_a_failed_operation_rolls_back_completely(tmp_path: Path) -> None:
+    store = SqliteTaskStore(str(tmp_path / "t.db"))
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.set_paused(PULL, True)
+        raise RuntimeError("boom")
+    with store.transaction() as tx:
+        assert not tx.is_paused(PULL)
+
+
+def test_concurrent_threads_never_lease_the_same_task(tmp_path: Path) -> None:
+    world = make_world(str(tmp_path / "t.db"))
+    for start in range(0, 400, 100):
+        world.add(*(pull(name=f"t{i}") for i in range(start, start + 100)))
+    world.tick()
+    got: list[list[str]] = [[] for _ in range(8)]
+
+    def worker(slot: int) -> None:
+        while batch := world.service.lease(PULL, 600, 7):
+            got[slot].extend(t.name for t in batch)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [name for names in got for name in names]
+    assert sorted(every) == sorted(f"t{i}" for i in range(400))
+    assert len(every) == len(set(every))
+
+
+def _lease_all(path: str, now_usec: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    clock = FakeClock(now_usec)
+    service = LocalQueueService(SqliteTaskStore(path), clock, CONFIG)
+    names: list[str] = []
+    while batch := service.lease(PULL, 600, 5):
+        names.extend(t.name for t in batch)
+    out.put(names)
+
+
+def test_concurrent_processes_on_one_file_never_lease_the_same_task(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    world = make_world(path)
+    world.add(*(pull(name=f"t{i}") for i in range(100)))
+    world.add(*(pull(name=f"u{i}") for i in range(100)))
+    world.tick()
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    procs = [
+        ctx.Process(target=_lease_all, args=(path, world.clock.now_usec(), out)) for _ in range(3)
+    ]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    every = [name for names in results for name in names]
+    assert len(every) == 200 == len(set(every))
+
+
+def test_leases_use_the_indexes_not_a_scan() -> None:
+    store = SqliteTaskStore()
+    with store.transaction() as tx:
+        plans = [
+            tx._conn.execute(  # type: ignore[attr-defined]
+                "EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE queue = ? AND eta_usec < ? "
+                "ORDER BY eta_usec, name LIMIT 5",
+                ("q", 1),
+            ).fetchall(),
+            tx._conn.execute(  # type: ignore[attr-defined]
+                "EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE queue = ? AND tag = ? "
+                "AND eta_usec < ? ORDER BY eta_usec, name LIMIT 5",
+                ("q", "t", 1),
+            ).fetchall(),
+        ]
+    details = [" ".join(str(row[-1]) for row in plan) for plan in plans]
+    assert "USING INDEX tasks_by_eta" in details[0]
+    assert "USING INDEX tasks_by_tag" in details[1]
+    assert not any("TEMP B-TREE" in d or d.startswith("SCAN") for d in details)
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="bogus.db"):
+        SqliteTaskStore(str(bogus))
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StoreError, match="newer"):
+        SqliteTaskStore(str(path))
+
+
+def test_file_store_uses_wal(tmp_path: Path) -> None:
+    store = SqliteTaskStore(str(tmp_path / "w.db"))
+    with store.transaction() as tx:
+        mode = tx._conn.execute("PRAGMA journal_mode").fetchone()[0]  # type: ignore[attr-defined]
+    assert mode == "wal"
+    assert store.location.endswith("w.db")
