@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 from types import FrameType
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from emulator import __version__
 from emulator.config_loader import ConfigError
-from emulator.runtime import Runtime, build_runtime
+from emulator.runtime import Runtime, build_runtime, make_wsgi_server
 from emulator.store.sqlite import MEMORY, StoreError
 
 DEFAULT_HOST = "127.0.0.1"
@@ -129,33 +129,39 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until SIGTERM/SIGINT; return the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.log_level not in _LEVELS:  # argparse does not check choices on env defaults
+        parser.error(
+            f"TASKQUEUE_EMULATOR_LOG_LEVEL must be one of {', '.join(_LEVELS)}, "
+            f"not {args.log_level!r}"
+        )
     _configure_logging(args.log_level)
     try:
         runtime = build_runtime(args.queue_yaml, args.storage)
     except (ConfigError, StoreError) as exc:
         return _fail(str(exc))
     try:
-        server = make_server(
-            args.host,
-            args.port,
-            runtime.app(enable_test_control=args.enable_test_control),
-            threaded=True,
+        server = make_wsgi_server(
+            runtime.app(enable_test_control=args.enable_test_control), args.host, args.port
         )
     except OSError as exc:
         runtime.close()
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    print(_describe(runtime, f"{args.host}:{server.port}", args), flush=True)
-    _serve(server, runtime)
+    _serve(server, runtime, _describe(runtime, f"{args.host}:{server.port}", args))
     return 0
 
 
-def _serve(server: BaseWSGIServer, runtime: Runtime) -> None:
+def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> None:
+    """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT."""
+
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise _Stop(signal.Signals(signum).name)
 
+    # Handlers go in before the banner: a supervisor may send SIGTERM as soon as it reads it.
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
+        print(banner, flush=True)
         server.serve_forever()
     except _Stop as stop:
         _log.info("received %s, shutting down", stop)

@@ -6,11 +6,12 @@ Used by the CLI, by the shim's embedded backend and by the pytest plugin's live 
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from dataclasses import dataclass
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, get_sockaddr, make_server, select_address_family
 
 from emulator.app import create_app
 from emulator.clock import ControllableClock
@@ -55,6 +56,26 @@ def build_runtime(
     return Runtime(LocalQueueService(store, clock, watcher.current), clock, store, watcher)
 
 
+def make_wsgi_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """A threaded werkzeug server for ``app`` listening on ``host:port`` (0: any free port).
+
+    Raises:
+        OSError: the address cannot be bound (port in use, unknown host, ...). werkzeug's own
+            ``make_server`` would print to stderr and call ``sys.exit(1)`` instead, so the
+            socket is bound here and handed over as a file descriptor.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        if family != getattr(socket, "AF_UNIX", None):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(BaseWSGIServer.request_queue_size)
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor
+
+
 class ServerThread:
     """A threaded werkzeug server for ``app`` running in a daemon thread.
 
@@ -63,7 +84,7 @@ class ServerThread:
     """
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_wsgi_server(app, host, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="taskqueue-emulator", daemon=True
         )

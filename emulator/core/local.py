@@ -393,7 +393,10 @@ def decode_page_token(token: str) -> tuple[int, str]:
     """Undo :func:`encode_page_token`; a bad token raises INVALID_REQUEST."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        eta, name = raw.split(":", 1)
-        return int(eta), name
+        eta_text, name = raw.split(":", 1)
+        eta = int(eta_text)
+        if not -(2**63) <= eta < 2**63:
+            raise ValueError("eta out of range")
+        return eta, name
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise TaskQueueError(ErrorCode.INVALID_REQUEST, "invalid page_token") from None

@@ -66,7 +66,11 @@ def register_error_handlers(app: Flask) -> None:
         message = err.description or err.name
         if status == 413:
             message = "request body too large: " + message
-        return error_response(ErrorCode.INVALID_REQUEST, message, status)
+        response = error_response(ErrorCode.INVALID_REQUEST, message, status)
+        for key, value in err.get_headers():  # e.g. the Allow header a 405 must carry
+            if key.lower() != "content-type":
+                response.headers[key] = value
+        return response
 
     @app.errorhandler(Exception)
     def _bug(err: Exception) -> Response:

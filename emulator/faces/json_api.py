@@ -13,7 +13,12 @@ from emulator.core.model import AddResult, PeekFilter, QueueStats, TaskState
 from emulator.core.service import QueueService
 from emulator.errors import ErrorCode, TaskQueueError
 from emulator.faces import json_codec as codec
-from emulator.limits import DEFAULT_PEEK_PAGE_SIZE, MAX_LEASE_SECONDS, MAX_TASKS_PER_LEASE
+from emulator.limits import (
+    DEFAULT_PEEK_PAGE_SIZE,
+    MAX_LEASE_SECONDS,
+    MAX_PEEK_PAGE_SIZE,
+    MAX_TASKS_PER_LEASE,
+)
 from emulator.queue_config import QueueConfig
 
 _LEASE_FIELDS = frozenset({"lease_seconds", "max_tasks", "group_by_tag", "tag"})
@@ -170,12 +175,27 @@ def _peek_filter() -> PeekFilter:
                 raise codec.bad(
                     "state", f"must be ready, leased or delayed, not {value!r}"
                 ) from None
-    limit_text = args.get("limit", str(DEFAULT_PEEK_PAGE_SIZE))
-    if not limit_text.isdigit():
-        raise codec.bad("limit", f"must be a positive integer, not {limit_text!r}")
     return PeekFilter(
         states=frozenset(states),
         tag=args.get("tag"),
-        limit=int(limit_text),
+        limit=_peek_limit(args.get("limit", str(DEFAULT_PEEK_PAGE_SIZE))),
         page_token=args.get("page_token") or None,
     )
+
+
+def _peek_limit(text: str) -> int:
+    """``limit`` as an int in [1, MAX_PEEK_PAGE_SIZE], from ASCII digits only.
+
+    ``str.isdigit()`` alone is not enough: it accepts ``'²'``, which ``int()`` rejects, and
+    ``int()`` refuses strings of more than 4,300 digits; both used to end in a 500.
+    """
+    digits = text.lstrip("0")
+    if (
+        not (text.isascii() and text.isdigit())
+        or len(digits) > len(str(MAX_PEEK_PAGE_SIZE))
+        or not 1 <= int(digits or "0") <= MAX_PEEK_PAGE_SIZE
+    ):
+        raise codec.bad(
+            "limit", f"must be an integer from 1 to {MAX_PEEK_PAGE_SIZE}, not {text[:20]!r}"
+        )
+    return int(digits)

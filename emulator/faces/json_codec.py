@@ -21,6 +21,8 @@ from emulator.queue_config import QueueConfig, QueueMode, RetryParameters
 
 JsonObject = dict[str, Any]
 _MISSING = object()
+#: Largest value an SQLite INTEGER (and a proto int64) holds.
+_MAX_INT64 = 2**63 - 1
 
 
 def bad(path: str, problem: str) -> TaskQueueError:
@@ -38,9 +40,41 @@ def parse_body(data: bytes) -> JsonObject:
         raise TaskQueueError(
             ErrorCode.INVALID_REQUEST, f"request body is not valid JSON: {exc}"
         ) from None
+    except RecursionError:
+        raise TaskQueueError(
+            ErrorCode.INVALID_REQUEST, "request body is not valid JSON: nested too deeply"
+        ) from None
     if not isinstance(value, dict):
         raise TaskQueueError(ErrorCode.INVALID_REQUEST, "request body must be a JSON object")
+    _check_unicode(value)
     return value
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_unicode(body: JsonObject) -> None:
+    """Reject strings holding lone surrogates (JSON ``"\\ud800"``): they cannot be stored."""
+    stack: list[tuple[str, object]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if not _encodable(value):
+                raise bad(path, "is not valid Unicode (it contains a lone surrogate)")
+        elif isinstance(value, dict):
+            for key, child in value.items():
+                if not _encodable(key):
+                    raise bad(path or "body", "has a key that is not valid Unicode")
+                stack.append((_join(path, key), child))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in enumerate(value))
 
 
 class Fields:
@@ -210,7 +244,9 @@ def add_request(obj: object, path: str) -> AddRequest:
         url=f.string("url", default=None),
         headers=_headers(f),
         retry_parameters=_retry(f),
-        dispatch_deadline_usec=f.integer("dispatch_deadline_usec", default=None, low=0),
+        dispatch_deadline_usec=f.integer(
+            "dispatch_deadline_usec", default=None, low=0, high=_MAX_INT64
+        ),
     )
 
 

@@ -1,0 +1,480 @@
+"""``python -m emulator`` as a real process: banner, flags and environment variables, clean
+failures (exit 2, one line, no traceback), signals, and durable storage across restarts and
+``kill -9``. Every wait is bounded; readiness is the banner plus a ``/healthz`` poll."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulator import __version__
+from emulator.runtime import ServerThread
+from tests.http_support import make_api
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parent.parent
+READY_TIMEOUT = 20.0
+EXIT_TIMEOUT = 10.0
+BANNER_RE = re.compile(rf"^taskqueue-emulator {re.escape(__version__)} listening on http://(\S+)$")
+
+QUEUE_YAML = """\
+queue:
+- name: pull-q
+  mode: pull
+- name: mail
+  rate: 1/s
+"""
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKQUEUE_EMULATOR")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    env.update(extra)
+    return env
+
+
+def _command(args: Sequence[str]) -> list[str]:
+    return [sys.executable, "-m", "emulator", *args]
+
+
+def run_cli(
+    args: Sequence[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to completion (for commands that must exit by themselves)."""
+    return subprocess.run(
+        _command(args),
+        cwd=cwd,
+        env=env or _env(),
+        capture_output=True,
+        text=True,
+        timeout=READY_TIMEOUT,
+        check=False,
+    )
+
+
+@dataclass
+class Server:
+    """A running emulator process and what it printed."""
+
+    proc: subprocess.Popen[str]
+    banner: list[str]
+    stderr_path: Path
+    more: queue.Queue[str | None]
+
+    @property
+    def address(self) -> str:
+        match = BANNER_RE.match(self.banner[0])
+        assert match, self.banner
+        return match.group(1)
+
+    def line(self, prefix: str) -> str:
+        """The banner line starting with ``prefix`` (after indentation), waiting a bounded
+        time for lines printed after the ``storage:`` line."""
+        deadline = time.monotonic() + 2
+        while not any(line.strip().startswith(prefix) for line in self.banner):
+            try:
+                line = self.more.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.banner.append(line)
+        found = [line.strip() for line in self.banner if line.strip().startswith(prefix)]
+        assert len(found) == 1, (prefix, self.banner)
+        return found[0]
+
+    def call(self, method: str, path: str, body: object = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"http://{self.address}{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read())
+
+    def ok(self, method: str, path: str, body: object = None) -> Any:
+        status, answer = self.call(method, path, body)
+        assert status == 200, answer
+        return answer
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``sig`` and wait (bounded) for the exit status."""
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=EXIT_TIMEOUT)
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+
+@contextmanager
+def running(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """Start the emulator; yield once the banner is printed and ``/healthz`` answers."""
+    stderr_path = cwd / f"stderr-{time.monotonic_ns()}.log"
+    with stderr_path.open("w") as stderr:
+        proc = subprocess.Popen(
+            _command(args),
+            cwd=cwd,
+            env=env or _env(),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        server = Server(proc, _read_banner(lines, stderr_path), stderr_path, lines)
+        _wait_healthy(server)
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=EXIT_TIMEOUT)
+
+
+def _read_banner(lines: queue.Queue[str | None], stderr_path: Path) -> list[str]:
+    deadline = time.monotonic() + READY_TIMEOUT
+    banner: list[str] = []
+    while not banner or not banner[-1].lstrip().startswith("storage:"):
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            pytest.fail(f"no banner within {READY_TIMEOUT}s: {banner}\n{stderr_path.read_text()}")
+        if line is None:
+            pytest.fail(f"emulator exited before its banner:\n{stderr_path.read_text()}")
+        banner.append(line)
+    return banner
+
+
+def _wait_healthy(server: Server) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            status, body = server.call("GET", "/healthz")
+            if status == 200 and body["status"] == "ok":
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("/healthz did not answer")
+        time.sleep(0.05)
+
+
+def _write_yaml(directory: Path, text: str = QUEUE_YAML) -> Path:
+    path = directory / "queue.yaml"
+    path.write_text(text)
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str], *mentions: str) -> str:
+    """Exit status 2, nothing on stdout, one readable stderr line naming ``mentions``."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    for text in mentions:
+        assert text in lines[0], (text, lines[0])
+    return lines[0]
+
+
+# -- start-up -------------------------------------------------------------------------------
+
+
+def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
+    yaml_path = _write_yaml(tmp_path)
+    args = ["--port", "0", "--storage", "data/tasks.db", "--queue-yaml", str(yaml_path)]
+
+    with running(args, tmp_path) as server:
+        host, port = server.address.rsplit(":", 1)
+        assert (host, int(port) > 0) == ("127.0.0.1", True)
+        assert server.line("export") == f"export TASKQUEUE_EMULATOR_HOST={server.address}"
+        assert server.line("queue.yaml:") == f"queue.yaml: {yaml_path}"
+        assert "pull-q (pull)" in server.line("queues:")
+        assert "mail (push)" in server.line("queues:")
+        db = tmp_path / "data" / "tasks.db"
+        assert server.line("storage:") == f"storage: {db} (SQLite, WAL)"
+        assert db.is_file()
+        assert server.ok("GET", "/healthz") == {"status": "ok", "version": __version__}
+        assert server.ok("GET", "/v1/queues/pull-q")["mode"] == "pull"
+        assert server.call("POST", "/_emulator/reset")[0] == 404  # off by default
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr()
+
+
+def test_default_storage_is_in_the_working_directory(tmp_path: Path) -> None:
+    with running(["--port", "0"], tmp_path) as server:
+        db = tmp_path / ".taskqueue-emulator" / "tasks.sqlite3"
+        assert server.line("storage:") == f"storage: {db} (SQLite, WAL)"
+        assert server.line("queue.yaml:") == "queue.yaml: (none)"
+        assert server.line("queues:") == "queues: default (push)"
+        assert db.is_file()
+
+
+def test_memory_storage(tmp_path: Path) -> None:
+    with running(["--port", "0", "--storage", ":memory:"], tmp_path) as server:
+        assert server.line("storage:") == "storage: in memory (lost on exit)"
+    assert not (tmp_path / ".taskqueue-emulator").exists()
+    assert not (tmp_path / ":memory:").exists()
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run_cli(["--version"], tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout == f"taskqueue-emulator {__version__}\n"
+
+
+# -- failures: exit 2 with one readable line ----------------------------------------------------
+
+
+def test_bad_queue_yaml_names_file_and_line(tmp_path: Path) -> None:
+    yaml_path = _write_yaml(
+        tmp_path, "queue:\n- name: ok\n  mode: pull\n- name: bad\n  rate: fast\n"
+    )
+
+    result = run_cli(["--port", "0", "--queue-yaml", str(yaml_path)], tmp_path)
+
+    _one_line_failure(result, f"{yaml_path}:5", "'bad'", "rate")
+
+
+def test_missing_queue_yaml(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    result = run_cli(["--port", "0", "--queue-yaml", str(missing)], tmp_path)
+
+    _one_line_failure(result, str(missing))
+
+
+def test_busy_port(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run_cli(["--port", str(port), "--storage", ":memory:"], tmp_path)
+
+    _one_line_failure(result, f"cannot listen on 127.0.0.1:{port}")
+
+
+def test_unknown_host(tmp_path: Path) -> None:
+    result = run_cli(["--host", "host.invalid", "--port", "0", "--storage", ":memory:"], tmp_path)
+
+    _one_line_failure(result, "cannot listen on host.invalid:0")
+
+
+@pytest.mark.parametrize("kind", ["directory", "not-a-database", "under-a-file"])
+def test_unusable_storage(tmp_path: Path, kind: str) -> None:
+    if kind == "directory":
+        storage = tmp_path / "dir"
+        storage.mkdir()
+    elif kind == "not-a-database":
+        storage = tmp_path / "notes.txt"
+        storage.write_bytes(b"these are not the tables you are looking for\n" * 100)
+    else:
+        (tmp_path / "file").write_text("x")
+        storage = tmp_path / "file" / "tasks.db"
+
+    result = run_cli(["--port", "0", "--storage", str(storage)], tmp_path)
+
+    _one_line_failure(result, str(storage))
+    if kind == "not-a-database":
+        assert storage.read_bytes().startswith(b"these are not")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "mention"),
+    [
+        (["--port", "70000"], {}, "--port"),
+        (["--port", "http"], {}, "--port"),
+        ([], {"TASKQUEUE_EMULATOR_PORT": "http"}, "port"),
+        ([], {"TASKQUEUE_EMULATOR_LOG_LEVEL": "loud"}, "TASKQUEUE_EMULATOR_LOG_LEVEL"),
+        (["--log-level", "loud"], {}, "--log-level"),
+        (["--bogus"], {}, "--bogus"),
+    ],
+)
+def test_bad_flags_and_environment_exit_2(
+    tmp_path: Path, args: list[str], env: dict[str, str], mention: str
+) -> None:
+    result = run_cli(["--storage", ":memory:", *args], tmp_path, _env(**env))
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert mention in result.stderr.strip().splitlines()[-1]
+
+
+# -- signals ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_signal_shuts_down_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    with running(["--port", "0", "--storage", "tasks.db"], tmp_path) as server:
+        address = server.address
+        assert server.stop(sig) == 0
+
+    assert f"received {sig.name}" in server.stderr()
+    assert "Traceback" not in server.stderr()
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as probe:  # nothing listens on the port any more
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, int(port)))
+        probe.listen()
+
+
+def test_sigterm_right_after_the_banner_still_exits_0(tmp_path: Path) -> None:
+    """The banner is the readiness signal: handlers must already be installed by then."""
+    proc = subprocess.Popen(
+        _command(["--port", "0", "--storage", ":memory:"]),
+        cwd=tmp_path,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert BANNER_RE.match(proc.stdout.readline().rstrip("\n"))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=EXIT_TIMEOUT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=EXIT_TIMEOUT)
+
+
+# -- durability -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_tasks_and_tombstones_survive_a_restart(tmp_path: Path, sig: signal.Signals) -> None:
+    yaml_path = _write_yaml(tmp_path)
+    args = ["--port", "0", "--storage", "tasks.db", "--queue-yaml", str(yaml_path)]
+    payload = base64.b64encode(b"\x00payload\xff").decode()
+
+    with running(args, tmp_path) as server:
+        added = server.ok(
+            "POST",
+            "/v1/queues/pull-q/tasks",
+            {"tasks": [{"name": "keep", "payload": payload, "tag": "T"}, {"name": "gone"}, {}]},
+        )
+        assert [t["name"] for t in added["tasks"]] == ["keep", "gone", "task1"]
+        assert server.ok("DELETE", "/v1/queues/pull-q/tasks/gone")["code"] == "OK"
+        assert server.ok("POST", "/v1/queues/pull-q/pause")["paused"] is True
+        status = server.stop(sig)
+    assert status == (0 if sig is signal.SIGTERM else -signal.SIGKILL)
+
+    with running(args, tmp_path) as server:
+        kept = server.ok("GET", "/v1/queues/pull-q/tasks/keep")
+        assert (kept["payload"], kept["tag"], kept["retry_count"]) == (payload, "T", 0)
+        assert server.call("GET", "/v1/queues/pull-q/tasks/gone")[0] == 410
+        again = server.ok("POST", "/v1/queues/pull-q/tasks", {"tasks": [{"name": "gone"}, {}]})
+        assert [(t["code"], t["name"]) for t in again["tasks"]] == [
+            ("TOMBSTONED_TASK", "gone"),
+            ("OK", "task2"),
+        ]
+        assert server.ok("GET", "/v1/queues/pull-q/stats")["paused"] is True
+        assert server.stop() == 0
+
+
+# -- environment ------------------------------------------------------------------------------
+
+
+def test_environment_variables_configure_the_server(tmp_path: Path) -> None:
+    port = _free_port()
+    yaml_path = _write_yaml(tmp_path)
+    env = _env(
+        TASKQUEUE_EMULATOR_BIND_HOST="127.0.0.1",
+        TASKQUEUE_EMULATOR_PORT=str(port),
+        TASKQUEUE_EMULATOR_STORAGE=str(tmp_path / "env.db"),
+        TASKQUEUE_EMULATOR_QUEUE_YAML=str(yaml_path),
+        TASKQUEUE_EMULATOR_TEST_CONTROL="1",
+        TASKQUEUE_EMULATOR_LOG_LEVEL="warning",
+    )
+
+    with running([], tmp_path, env) as server:
+        assert server.address == f"127.0.0.1:{port}"
+        assert server.line("storage:") == f"storage: {tmp_path / 'env.db'} (SQLite, WAL)"
+        assert server.line("queue.yaml:") == f"queue.yaml: {yaml_path}"
+        assert server.line("test control:").startswith("test control: enabled")
+        assert (
+            server.ok("POST", "/_emulator/clock", {"now_usec": 5_000_000})["now_usec"] == 5_000_000
+        )
+        assert server.ok("GET", "/v1/time")["now_usec"] == 5_000_000
+        assert server.stop() == 0
+    assert "received SIGTERM" not in server.stderr()  # INFO is below WARNING
+
+
+def test_flags_override_the_environment(tmp_path: Path) -> None:
+    env = _env(
+        TASKQUEUE_EMULATOR_STORAGE=str(tmp_path / "env.db"),
+        TASKQUEUE_EMULATOR_PORT="http",  # would be an error if it were used
+        TASKQUEUE_EMULATOR_TEST_CONTROL="0",
+    )
+
+    with running(
+        ["--port", "0", "--storage", "flag.db", "--enable-test-control"], tmp_path, env
+    ) as server:
+        assert server.line("storage:") == f"storage: {tmp_path / 'flag.db'} (SQLite, WAL)"
+        assert server.call("GET", "/_emulator/clock")[0] == 200
+    assert not (tmp_path / "env.db").exists()
+
+
+# -- the server wiring the CLI and the pytest plugin share --------------------------------------
+
+
+def test_server_thread_serves_and_stops() -> None:
+    server = ServerThread(make_api().app).start()
+    try:
+        url = f"http://{server.address}/healthz"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.loads(response.read())["status"] == "ok"
+    finally:
+        server.stop()
+    with pytest.raises(OSError):
+        urllib.request.urlopen(url, timeout=2)
+
+
+def test_server_thread_on_a_busy_port_raises_oserror() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+
+        with pytest.raises(OSError):
+            ServerThread(make_api().app, port=taken.getsockname()[1])
