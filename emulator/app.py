@@ -10,6 +10,7 @@ from emulator.core.service import QueueService
 from emulator.faces.http_errors import register_error_handlers
 from emulator.faces.json_api import create_api_blueprint
 from emulator.faces.openapi import openapi_document
+from emulator.faces.rpc_http import create_rpc_blueprint
 from emulator.faces.test_control import create_control_blueprint
 from emulator.limits import MAX_REQUEST_SIZE_BYTES
 
@@ -35,6 +36,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
     app.register_blueprint(create_api_blueprint(service))
+    app.register_blueprint(create_rpc_blueprint(service))
     if enable_test_control:
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")

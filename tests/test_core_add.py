@@ -147,3 +147,12 @@ def test_tag_on_a_push_task_is_invalid(world: World) -> None:
 def test_empty_tag_is_stored_as_untagged(world: World) -> None:
     world.add(pull(name="e", tag=""))
     assert world.service.get_task(PULL, "e").tag is None
+
+
+def test_a_rejected_batch_still_advances_the_auto_name_counter_like_the_stub(
+    world: World,
+) -> None:
+    with pytest.raises(TaskQueueError):
+        world.service.add("default", [pull()])
+    assert world.service.add(PULL, [pull(eta_usec=-1), pull()])[1].code is ErrorCode.SKIPPED
+    assert world.add(pull()) == ["task4"]

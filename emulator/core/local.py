@@ -92,20 +92,23 @@ class LocalQueueService:
         queue = self._queue(queue_name)
         validation.check_batch_size(len(requests))
         now = self._clock.now_usec()
+        wrong_mode = any(r.mode not in (None, queue.mode) for r in requests)
         with self._store.transaction() as tx:
             prepared = self._prepare_batch(tx, queue, requests, now)
-            if any(r.code is not ErrorCode.SKIPPED for r in prepared):
-                return prepared
-            if any(r.mode not in (None, queue.mode) for r in requests):
-                raise TaskQueueError(
-                    ErrorCode.INVALID_QUEUE_MODE,
-                    f"queue {queue.name!r} is a {queue.mode.label} queue; "
-                    f"{_other_mode(queue.mode)} tasks cannot be added to it",
-                )
-            return [
-                _store_one(tx, queue, req, result.name or "", now)
-                for req, result in zip(requests, prepared, strict=True)
-            ]
+            if wrong_mode or any(r.code is not ErrorCode.SKIPPED for r in prepared):
+                results = prepared  # commit the advanced auto-name counter, as the stub does
+            else:
+                results = [
+                    _store_one(tx, queue, req, result.name or "", now)
+                    for req, result in zip(requests, prepared, strict=True)
+                ]
+        if wrong_mode and all(r.code is ErrorCode.SKIPPED for r in prepared):
+            raise TaskQueueError(
+                ErrorCode.INVALID_QUEUE_MODE,
+                f"queue {queue.name!r} is a {queue.mode.label} queue; "
+                f"{_other_mode(queue.mode)} tasks cannot be added to it",
+            )
+        return results
 
     def _prepare_batch(
         self, tx: StoreTransaction, queue: QueueConfig, requests: Sequence[AddRequest], now: int

@@ -24,6 +24,10 @@ def _json(schema: Schema) -> Schema:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _binary() -> Schema:
+    return {"content": {"application/octet-stream": {"schema": {"type": "string"}}}}
+
+
 def _op(
     summary: str, response: Schema, *, body: Schema | None = None, errors: str = "400 404"
 ) -> Schema:
@@ -332,6 +336,15 @@ def _api_paths() -> Schema:
         },
         "/v1/time": {"get": _op("The emulator's current time", {"type": "object"}, errors="")},
         "/healthz": {"get": _op("Liveness", {"type": "object"}, errors="")},
+        "/rpc_http": {
+            "post": {
+                "summary": "App Engine API-server protocol (remote_api Request/Response protobufs)",
+                "requestBody": {"required": True, **_binary()},
+                "responses": {
+                    "200": {"description": "A serialized remote_api Response", **_binary()}
+                },
+            }
+        },
         "/openapi.json": {"get": _op("This document", {"type": "object"}, errors="")},
     }
 

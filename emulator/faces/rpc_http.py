@@ -1,0 +1,75 @@
+"""The App Engine API-server face: ``POST /rpc_http`` speaking the remote_api protocol.
+
+This is the endpoint Google's Python 3 SDK calls when ``wrap_wsgi_app`` is active and
+``API_HOST``/``API_PORT`` point here, and the one :mod:`shims.sdk_stub` forwards to. The body is
+a serialized ``remote_api.Request``; the answer is always HTTP 200 with a serialized
+``remote_api.Response`` (see :func:`emulator.faces.rpc_methods.call`), also for bodies that are
+too large (``rpc_error`` REQUEST_TOO_LARGE) and for bugs (``application_error``
+INTERNAL_ERROR, logged). Only other HTTP methods get the usual JSON 405. Any ticket
+(``request_id``) is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from emulator.core.service import QueueService
+from emulator.errors import ErrorCode
+from emulator.faces import rpc_codec as codec
+from emulator.faces import rpc_methods
+from emulator.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.protos import remote_api_wire_pb2 as remote
+
+RPC_PATH: Final = "/rpc_http"
+CONTENT_TYPE: Final = "application/octet-stream"
+_log = logging.getLogger("emulator.rpc_http")
+
+
+class _TooLarge(Exception):
+    """The request body is over :data:`MAX_REQUEST_SIZE_BYTES`."""
+
+
+def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
+    """The request body, read without ever holding more than ``limit + 1`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    try:
+        data = request.stream.read(limit + 1)
+    except RequestEntityTooLarge:
+        raise _TooLarge from None
+    if len(data) > limit:
+        raise _TooLarge
+    return data
+
+
+def _answer(service: QueueService) -> remote.Response:
+    try:
+        return rpc_methods.call(service, _read_body())
+    except _TooLarge:
+        return codec.rpc_error(
+            remote.RpcError.REQUEST_TOO_LARGE,
+            f"the request is larger than {MAX_REQUEST_SIZE_BYTES} bytes",
+        )
+    except ClientDisconnected:
+        return codec.rpc_error(remote.RpcError.PARSE_ERROR, "the request body was cut short")
+    except Exception as exc:
+        _log.exception("internal error in /rpc_http")
+        return codec.application_error(
+            ErrorCode.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"
+        )
+
+
+def create_rpc_blueprint(service: QueueService) -> Blueprint:
+    """The ``POST /rpc_http`` route bound to ``service``."""
+    blueprint = Blueprint("rpc_http", __name__)
+
+    @blueprint.post(RPC_PATH)
+    def rpc_http() -> Response:
+        body = _answer(service).SerializeToString()
+        return Response(body, status=200, content_type=CONTENT_TYPE)
+
+    return blueprint
