@@ -1,0 +1,10 @@
+"""``python -m shims script.py [args]``: run a program with the shim installed (see _runner)."""
+
+from __future__ import annotations
+
+import sys
+
+from shims._runner import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Limits, patterns and singletons of ``google.appengine.api.taskqueue``, named as in the SDK.
+
+Values follow Google's ``appengine-python-standard`` ``taskqueue.py`` (Apache-2.0,
+Copyright 2007 Google LLC); see legacy-taskqueue-api.md §3.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Final
+
+
+class _DefaultAppVersionSingleton:
+    def __repr__(self) -> str:
+        return "<DefaultApplicationVersion>"
+
+
+class _UnknownAppVersionSingleton:
+    def __repr__(self) -> str:
+        return "<UnknownApplicationVersion>"
+
+
+class _UTCTimeZone(datetime.tzinfo):
+    """UTC time zone (the SDK's own, so ``repr(task.eta)`` reads the same)."""
+
+    ZERO = datetime.timedelta(0)
+
+    def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        return self.ZERO
+
+    def dst(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        return self.ZERO
+
+    def tzname(self, dt: datetime.datetime | None) -> str:
+        return "UTC"
+
+    def __repr__(self) -> str:
+        return "_UTCTimeZone()"
+
+
+_UTC: Final = _UTCTimeZone()
+
+MAX_QUEUE_NAME_LENGTH: Final = 100
+MAX_PULL_TASK_SIZE_BYTES: Final = 2**20
+MAX_PUSH_TASK_SIZE_BYTES: Final = 100 * (2**10)
+MAX_TASK_NAME_LENGTH: Final = 500
+MAX_TASK_SIZE_BYTES: Final = MAX_PUSH_TASK_SIZE_BYTES
+MAX_TASKS_PER_ADD: Final = 100
+MAX_TRANSACTIONAL_REQUEST_SIZE_BYTES: Final = 2**20
+MAX_URL_LENGTH: Final = 2083
+MAX_TASKS_PER_LEASE: Final = 1000
+MAX_TAG_LENGTH: Final = 500
+MAX_LEASE_SECONDS: Final = 3600 * 24 * 7
+MAX_DISPATCH_DEADLINE: Final = datetime.timedelta(hours=24)
+MIN_DISPATCH_DEADLINE: Final = datetime.timedelta(seconds=15)
+
+DEFAULT_APP_VERSION: Final = _DefaultAppVersionSingleton()
+_UNKNOWN_APP_VERSION: Final = _UnknownAppVersionSingleton()
+
+_DEFAULT_QUEUE: Final = "default"
+_DEFAULT_QUEUE_PATH: Final = "/_ah/queue"
+_MAX_COUNTDOWN_SECONDS: Final = 3600 * 24 * 30
+
+_NON_POST_HTTP_METHODS: Final = frozenset(["GET", "HEAD", "PUT", "DELETE"])
+_BODY_METHODS: Final = frozenset(["POST", "PUT", "PULL"])
+
+_TASK_NAME_PATTERN: Final = rf"^[a-zA-Z0-9_-]{{1,{MAX_TASK_NAME_LENGTH}}}$"
+_TASK_NAME_RE: Final = re.compile(_TASK_NAME_PATTERN)
+_QUEUE_NAME_PATTERN: Final = rf"^[a-zA-Z0-9-]{{1,{MAX_QUEUE_NAME_LENGTH}}}$"
+_QUEUE_NAME_RE: Final = re.compile(_QUEUE_NAME_PATTERN)
+
+#: Deadline (seconds) of a call made without one, as the SDK's HTTP transport uses.
+DEFAULT_RPC_DEADLINE: Final = 60.0
