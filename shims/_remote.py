@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.core.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
 from emulator.errors import ErrorCode, TaskQueueError
+from emulator.faces.json_codec import retry_options
 from emulator.queue_config import QueueMode, RetryParameters
 from shims._backend import ControlUnavailableError, QueueView
 from shims._http import JsonHttpClient
@@ -50,17 +51,6 @@ def _error(status: int, body: Any) -> TaskQueueError:
 # -- domain → JSON -----------------------------------------------------------------------------
 
 
-def _retry_json(params: RetryParameters) -> Json:
-    values = {
-        "task_retry_limit": params.task_retry_limit,
-        "task_age_limit": params.task_age_limit_sec,
-        "min_backoff_seconds": params.min_backoff_seconds,
-        "max_backoff_seconds": params.max_backoff_seconds,
-        "max_doublings": params.max_doublings,
-    }
-    return {key: value for key, value in values.items() if value is not None}
-
-
 def _task_json(request: AddRequest) -> Json:
     body: Json = {
         "name": request.name,
@@ -72,7 +62,7 @@ def _task_json(request: AddRequest) -> Json:
         "method": request.method,
         "url": request.url,
         "headers": [list(pair) for pair in request.headers] or None,
-        "retry_options": _retry_json(request.retry_parameters)
+        "retry_options": retry_options(request.retry_parameters)
         if request.retry_parameters is not None
         else None,
         "dispatch_deadline_usec": request.dispatch_deadline_usec,

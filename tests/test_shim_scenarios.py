@@ -7,21 +7,24 @@ Every scenario is a function ``(taskqueue module, advance(seconds)) -> list`` of
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from shims import _backend
-from tests.shim_support import (
+from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
     LIMITED,
     PULL,
     PUSH,
     LiveServer,
+    backend,
     embedded_backend,
     live_server,
+    root,
     sdk_world,
+    server,
     shim_world,
     write_queue_yaml,
 )
@@ -218,32 +221,6 @@ SCENARIOS: dict[str, Scenario] = {
         unnamed_tasks_are_stored_as_task_n,
     ]
 }
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("scenarios")
-    write_queue_yaml(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[LiveServer]:
-    with live_server(root / "queue.yaml") as running:
-        yield running
-
-
-@pytest.fixture(params=["embedded", "live"])
-def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[_backend.ControlledBackend]:
-    chosen: _backend.ControlledBackend
-    if request.param == "embedded":
-        chosen = embedded_backend(root / "queue.yaml")
-    else:
-        chosen = request.getfixturevalue("server").backend()
-    try:
-        yield chosen
-    finally:
-        chosen.close()
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -3,7 +3,6 @@ with the return shapes of Google's ``TaskQueueServiceStub`` helpers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 
 from shims import _backend, testing
 from shims import taskqueue as tq
-from tests.shim_support import (
+from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
     LIMITED,
     PULL,
     PULL_B,
@@ -19,38 +18,15 @@ from tests.shim_support import (
     SEC,
     T0,
     LiveServer,
+    backend,
     embedded_backend,
     live_server,
+    root,
     sdk_world,
+    server,
     shim_world,
     write_queue_yaml,
 )
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("testing")
-    write_queue_yaml(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[LiveServer]:
-    with live_server(root / "queue.yaml") as running:
-        yield running
-
-
-@pytest.fixture(params=["embedded", "live"])
-def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[_backend.ControlledBackend]:
-    chosen: _backend.ControlledBackend
-    if request.param == "embedded":
-        chosen = embedded_backend(root / "queue.yaml")
-    else:
-        chosen = request.getfixturevalue("server").backend()
-    try:
-        yield chosen
-    finally:
-        chosen.close()
 
 
 def populate(module: Any, advance: Any) -> None:
