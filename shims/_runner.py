@@ -36,6 +36,10 @@ class UsageError(Exception):
     """The command line cannot be understood."""
 
 
+class HelpRequested(Exception):
+    """``-h`` / ``--help`` was given before the program."""
+
+
 @dataclass
 class Invocation:
     """A parsed command line."""
@@ -62,6 +66,8 @@ def parse(argv: Sequence[str]) -> Invocation:
                     raise UsageError(f"{name} needs a value")
                 inline = argv[i]
             setattr(found, _WITH_VALUE[name], inline)
+        elif arg in ("-h", "--help"):
+            raise HelpRequested
         elif arg == "--use-sdk":
             found.use_sdk = True
         elif arg == "-m":
@@ -121,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     propagates: exit status 1)."""
     try:
         invocation = parse(sys.argv[1:] if argv is None else argv)
+    except HelpRequested:
+        print(f"{USAGE}\n\n{__doc__}")
+        return 0
     except UsageError as exc:
         print(f"python -m shims: {exc}\n{USAGE}", file=sys.stderr)
         return 2

@@ -147,3 +147,18 @@ def test_use_sdk_without_an_emulator_host_is_a_usage_error(app: Path) -> None:
     result = shims_main("--use-sdk", "program.py", cwd=app)
     assert result.returncode == 2
     assert "TASKQUEUE_EMULATOR_HOST" in result.stderr
+
+
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_prints_usage_and_exits_0(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from shims._runner import main
+
+    assert main([flag]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: python -m shims") and "--queue-yaml" in out
+
+
+def test_help_after_the_script_belongs_to_the_script() -> None:
+    from shims._runner import parse
+
+    assert parse(["app.py", "--help"]).args == ["--help"]
