@@ -11,7 +11,13 @@ import threading
 from dataclasses import dataclass
 
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, get_sockaddr, make_server, select_address_family
+from werkzeug.serving import (
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    make_server,
+    select_address_family,
+)
 
 from emulator.app import create_app
 from emulator.clock import ControllableClock
@@ -71,9 +77,26 @@ def make_wsgi_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(get_sockaddr(host, port, family))
         sock.listen(BaseWSGIServer.request_queue_size)
-        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+        return make_server(
+            host,
+            port,
+            app,
+            threaded=True,
+            request_handler=KeepAliveRequestHandler,
+            fd=sock.fileno(),
+        )
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
+
+
+class KeepAliveRequestHandler(WSGIRequestHandler):
+    """Speak HTTP/1.1 so clients (the shim, the SDK stub) can reuse one connection.
+
+    werkzeug's default handler answers HTTP/1.0 and closes every connection; workers that
+    lease and delete in a loop then pay a TCP handshake per call.
+    """
+
+    protocol_version = "HTTP/1.1"
 
 
 class ServerThread:
