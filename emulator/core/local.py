@@ -94,12 +94,12 @@ class LocalQueueService:
         now = self._clock.now_usec()
         wrong_mode = any(r.mode not in (None, queue.mode) for r in requests)
         with self._store.transaction() as tx:
-            prepared = self._prepare_batch(tx, queue, requests, now)
+            prepared, auto_named = self._prepare_batch(tx, queue, requests, now)
             if wrong_mode or any(r.code is not ErrorCode.SKIPPED for r in prepared):
                 results = prepared  # commit the advanced auto-name counter, as the stub does
             else:
                 results = [
-                    _store_one(tx, queue, req, result.name or "", now)
+                    _store_one(tx, queue, req, result.name or "", now, result.name in auto_named)
                     for req, result in zip(requests, prepared, strict=True)
                 ]
         if wrong_mode and all(r.code is ErrorCode.SKIPPED for r in prepared):
@@ -112,19 +112,27 @@ class LocalQueueService:
 
     def _prepare_batch(
         self, tx: StoreTransaction, queue: QueueConfig, requests: Sequence[AddRequest], now: int
-    ) -> list[AddResult]:
-        """Validate every request (all-or-nothing) and choose names for unnamed ones."""
+    ) -> tuple[list[AddResult], set[str]]:
+        """Validate every request (all-or-nothing) and choose names for unnamed ones.
+
+        Returns the per-request results (SKIPPED when valid) and the names chosen here, which
+        are known to be free in the queue.
+        """
         results: list[AddResult] = []
+        auto_named: set[str] = set()
         explicit = {r.name for r in requests if r.name}
         for req in requests:
             problem = validation.check_add_request(queue, req, _eta(req, now), now)
             if problem is not None:
                 results.append(AddResult(problem[0], req.name or None, problem[1]))
                 continue
-            name = req.name or _choose_name(tx, queue.name, explicit)
+            name = req.name
+            if not name:
+                name = _choose_name(tx, queue.name, explicit)
+                auto_named.add(name)
             explicit.add(name)
             results.append(AddResult(ErrorCode.SKIPPED, name))
-        return results
+        return results, auto_named
 
     # -- lease -------------------------------------------------------------------------------
 
@@ -148,15 +156,13 @@ class LocalQueueService:
         with self._store.transaction() as tx:
             _check_running(tx, queue.name)
             candidates = _lease_candidates(tx, queue.name, now, max_tasks, group_by_tag, tag)
-            leased = [
-                _lease_one(tx, task, now + lease_usec, now)
-                for task in candidates
-                if _may_lease(tx, queue, task)
-            ]
-            if leased:
-                tx.record_leases(queue.name, now, len(leased))
+            chosen = [task for task in candidates if _may_lease(tx, queue, task)]
+            eta = now + lease_usec
+            if chosen:
+                tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
+                tx.record_leases(queue.name, now, len(chosen))
             tx.prune_lease_log(now - LEASE_WINDOW_HOUR_USEC)
-            return leased
+        return [LeasedTask(t.name, eta, t.retry_count + 1, t.payload, t.tag) for t in chosen]
 
     def modify_lease(
         self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
@@ -177,7 +183,7 @@ class LocalQueueService:
                     ErrorCode.TASK_LEASE_EXPIRED, f"the lease on task {task_name!r} has expired"
                 )
             new_eta = now + lease_usec
-            tx.set_eta(queue.name, task.name, new_eta, task.retry_count, task.leased_at_usec)
+            tx.set_eta(queue.name, task.name, new_eta)
             return new_eta
 
     # -- delete, purge, pause ----------------------------------------------------------------
@@ -276,21 +282,24 @@ def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
     """The next ``task<N>`` name that is free in ``queue`` (never a live or tombstoned name)."""
     while True:
         name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
-        if (
-            name not in taken
-            and tx.get_task(queue, name) is None
-            and not tx.is_tombstoned(queue, name)
-        ):
+        if name not in taken and not tx.has_task(queue, name) and not tx.is_tombstoned(queue, name):
             return name
 
 
 def _store_one(
-    tx: StoreTransaction, config: QueueConfig, request: AddRequest, name: str, now: int
+    tx: StoreTransaction,
+    config: QueueConfig,
+    request: AddRequest,
+    name: str,
+    now: int,
+    known_free: bool,
 ) -> AddResult:
+    """Insert one validated task unless its name is taken (TASK_ALREADY_EXISTS) or was used
+    by a deleted task (TOMBSTONED_TASK). ``known_free`` skips those checks for auto names."""
     queue, queue_mode = config.name, config.mode
-    if tx.get_task(queue, name) is not None:
+    if not known_free and tx.has_task(queue, name):
         return AddResult(ErrorCode.TASK_ALREADY_EXISTS, name, f"task {name!r} already exists")
-    if tx.is_tombstoned(queue, name):
+    if not known_free and tx.is_tombstoned(queue, name):
         return AddResult(
             ErrorCode.TOMBSTONED_TASK, name, f"task name {name!r} was used by a deleted task"
         )
@@ -348,12 +357,6 @@ def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask) -> bo
     )
     tx.delete_task(queue.name, task.name, tombstone=True)
     return False
-
-
-def _lease_one(tx: StoreTransaction, task: StoredTask, new_eta: int, now: int) -> LeasedTask:
-    retry_count = task.retry_count + 1
-    tx.set_eta(task.queue, task.name, new_eta, retry_count, now)
-    return LeasedTask(task.name, new_eta, retry_count, task.payload, task.tag)
 
 
 def _existing_task(tx: StoreTransaction, queue: str, name: str) -> StoredTask:

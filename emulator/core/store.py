@@ -22,6 +22,10 @@ class StoreTransaction(Protocol):
         """The stored task, or None."""
         ...
 
+    def has_task(self, queue: str, name: str) -> bool:
+        """True if a task called ``name`` is stored in ``queue`` (cheaper than get_task)."""
+        ...
+
     def is_tombstoned(self, queue: str, name: str) -> bool:
         """True if ``name`` was used in ``queue`` and its task has since been deleted."""
         ...
@@ -40,10 +44,12 @@ class StoreTransaction(Protocol):
         """The first ``limit`` tasks tagged ``tag`` with ``eta_usec < now_usec``."""
         ...
 
-    def set_eta(
-        self, queue: str, name: str, eta_usec: int, retry_count: int, leased_at_usec: int | None
-    ) -> None:
-        """Move a task's ETA (its lease), setting its retry count and last lease time."""
+    def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
+        """Move one task's ETA (a lease change); its retry count stays."""
+        ...
+
+    def mark_leased(self, queue: str, names: Sequence[str], eta_usec: int, now_usec: int) -> None:
+        """Lease the named tasks: ETA := ``eta_usec``, retry count + 1, leased at ``now_usec``."""
         ...
 
     def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:

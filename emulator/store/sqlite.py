@@ -162,6 +162,10 @@ class SqliteTransaction:
         )
         return rows[0] if rows else None
 
+    def has_task(self, queue: str, name: str) -> bool:
+        sql = "SELECT 1 FROM tasks WHERE queue = ? AND name = ?"
+        return self._one(sql, (queue, name)) is not None
+
     def is_tombstoned(self, queue: str, name: str) -> bool:
         sql = "SELECT 1 FROM tombstones WHERE queue = ? AND name = ?"
         return self._one(sql, (queue, name)) is not None
@@ -188,13 +192,16 @@ class SqliteTransaction:
             (queue, tag, now_usec, limit),
         )
 
-    def set_eta(
-        self, queue: str, name: str, eta_usec: int, retry_count: int, leased_at_usec: int | None
-    ) -> None:
+    def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
         self._conn.execute(
-            "UPDATE tasks SET eta_usec = ?, retry_count = ?, leased_at_usec = ? "
+            "UPDATE tasks SET eta_usec = ? WHERE queue = ? AND name = ?", (eta_usec, queue, name)
+        )
+
+    def mark_leased(self, queue: str, names: Sequence[str], eta_usec: int, now_usec: int) -> None:
+        self._conn.executemany(
+            "UPDATE tasks SET eta_usec = ?, retry_count = retry_count + 1, leased_at_usec = ? "
             "WHERE queue = ? AND name = ?",
-            (eta_usec, retry_count, leased_at_usec, queue, name),
+            [(eta_usec, now_usec, queue, name) for name in names],
         )
 
     def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
