@@ -148,7 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         runtime.close()
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
-    _serve(server, runtime, _describe(runtime, f"{args.host}:{server.port}", args))
+    host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6 literal
+    _serve(server, runtime, _describe(runtime, f"{host}:{server.port}", args))
     return 0
 
 

@@ -21,27 +21,32 @@ import json
 import select
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from emulator.errors import ErrorCode, TaskQueueError
 from shims import apiproxy_errors
 
 JsonValue = Any
+#: The port ``taskqueue-emulator`` listens on by default.
+DEFAULT_EMULATOR_PORT = 8089
 
 
 def split_host(address: str) -> tuple[str, int]:
-    """``'host:port'`` (optionally ``http://host:port``) → ``(host, port)``.
+    """``host[:port]`` (optionally ``http://``-prefixed, IPv6 in brackets) → ``(host, port)``;
+    the port defaults to the emulator's 8089. Used for ``TASKQUEUE_EMULATOR_HOST``.
 
     Raises:
-        ValueError: no port, or the port is not a number.
+        ValueError: no host, another scheme, a path, or a port that is not a number.
     """
     text = address.strip()
-    if text.startswith("http://"):
-        text = text[len("http://") :]
-    text = text.rstrip("/")
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
+    parts = urlsplit(text if "://" in text else f"http://{text}")
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or port == -1:
         raise ValueError(f"expected host:port for the task queue emulator, got {address!r}")
-    return host.strip("[]"), int(port)
+    return parts.hostname, port or DEFAULT_EMULATOR_PORT
 
 
 def _is_dropped(connection: http.client.HTTPConnection) -> bool:
@@ -68,7 +73,8 @@ class JsonHttpClient:
     @property
     def base_url(self) -> str:
         """``http://host:port``."""
-        return f"http://{self._host}:{self._port}"
+        host = f"[{self._host}]" if ":" in self._host else self._host  # IPv6 literal
+        return f"http://{host}:{self._port}"
 
     def request(
         self,

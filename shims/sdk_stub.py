@@ -26,7 +26,6 @@ import threading
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from google.appengine.api import (  # type: ignore[import-untyped, unused-ignore]
     apiproxy_rpc,
@@ -37,9 +36,10 @@ from google.appengine.ext.remote_api import (  # type: ignore[import-untyped, un
 )
 from google.appengine.runtime import apiproxy_errors  # type: ignore[import-untyped, unused-ignore]
 
+from shims._http import split_host
+
 SERVICE_NAME: Final = "taskqueue"
 HOST_ENV: Final = "TASKQUEUE_EMULATOR_HOST"
-DEFAULT_PORT: Final = 8089
 RPC_PATH: Final = "/rpc_http"
 #: The SDK's default deadline for API calls (``default_api_stub.DEFAULT_TIMEOUT``).
 DEFAULT_DEADLINE_SECONDS: Final = 60.0
@@ -108,18 +108,6 @@ _HEADERS: Final = MappingProxyType(
 #: Failures that mean a reused keep-alive connection had been closed by the server before our
 #: request reached it; the request is then sent once more on a new connection.
 _STALE_CONNECTION: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
-
-
-def parse_host(host: str) -> tuple[str, int]:
-    """``host[:port]`` (optionally ``http://``-prefixed, IPv6 in brackets) → (host, port).
-
-    Raises:
-        ValueError: ``host`` names no host or has a bad port.
-    """
-    parts = urlsplit(host if "://" in host else f"http://{host}")
-    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
-        raise ValueError(f"expected host:port for the taskqueue emulator, got {host!r}")
-    return parts.hostname, parts.port or DEFAULT_PORT
 
 
 class _ConnectionPool:
@@ -215,7 +203,7 @@ class EmulatorTaskQueueStub:
         Raises:
             ValueError: ``host`` cannot be parsed.
         """
-        self._pool = _ConnectionPool(*parse_host(host))
+        self._pool = _ConnectionPool(*split_host(host))
 
     @property
     def address(self) -> str:

@@ -25,7 +25,8 @@ from google.appengine.runtime import apiproxy_errors
 
 from emulator.runtime import ServerThread
 from shims import sdk_stub
-from shims.sdk_stub import EmulatorTaskQueueStub, parse_host, register_sdk_stub
+from shims._http import split_host
+from shims.sdk_stub import EmulatorTaskQueueStub, register_sdk_stub
 from tests.rpc_support import (
     LIMITED,
     PULL,
@@ -230,14 +231,14 @@ def test_only_the_taskqueue_service_is_replaced(
         ("emulator", ("emulator", 8089)),
     ],
 )
-def test_parse_host(host: str, expected: tuple[str, int]) -> None:
-    assert parse_host(host) == expected
+def test_split_host(host: str, expected: tuple[str, int]) -> None:
+    assert split_host(host) == expected
 
 
 @pytest.mark.parametrize("host", ["", "https://x:1", "x:1/path", "x:notaport"])
-def test_parse_host_rejects_bad_hosts(host: str) -> None:
+def test_split_host_rejects_bad_hosts(host: str) -> None:
     with pytest.raises(ValueError):
-        parse_host(host)
+        split_host(host)
 
 
 # -- transport -------------------------------------------------------------------------------------

@@ -275,7 +275,9 @@ def test_error_bodies_map_to_taskqueue_exceptions(reply: Reply, expected: type[E
 
 
 def test_a_bad_address_is_refused() -> None:
-    for address in ("localhost", "localhost:http", ":80"):
+    for address in ("localhost:http", ":80", "https://localhost:1", "localhost:1/path"):
         with pytest.raises(ValueError, match="host:port"):
             RemoteBackend(address)
     assert RemoteBackend("http://localhost:8089/").description == "http://localhost:8089"
+    assert RemoteBackend("localhost").description == "http://localhost:8089"  # default port
+    assert RemoteBackend("[::1]:9000").description == "http://[::1]:9000"
