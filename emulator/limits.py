@@ -33,8 +33,6 @@ USEC_PER_SECOND: Final = 1_000_000
 LEASE_WINDOW_MINUTE_USEC: Final = 60 * USEC_PER_SECOND
 LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
 
-#: Client-side queue-name rule (``Queue(name)``); queue.yaml is wider, see ``CONFIG_QUEUE_NAME_RE``.
-QUEUE_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9-]{{1,{MAX_QUEUE_NAME_LENGTH}}}\Z")
 #: queue.yaml ``name`` rule (queueinfo ``_NAME_REGEX``, without the empty name).
 CONFIG_QUEUE_NAME_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,499}\Z")
 TASK_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9_-]{{1,{MAX_TASK_NAME_LENGTH}}}\Z")

@@ -156,3 +156,28 @@ def test_a_rejected_batch_still_advances_the_auto_name_counter_like_the_stub(
         world.service.add("default", [pull()])
     assert world.service.add(PULL, [pull(eta_usec=-1), pull()])[1].code is ErrorCode.SKIPPED
     assert world.add(pull()) == ["task3"]  # task1 and task2 went to the rejected batches
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"url": "http://example.com/w"}, "INVALID_URL"),
+        ({"url": "/" + "u" * 2083}, "INVALID_URL"),
+        ({"dispatch_deadline_usec": 15 * 1_000_000 - 1}, "INVALID_DISPATCH_DEADLINE"),
+        ({"dispatch_deadline_usec": 24 * 3600 * 1_000_000 + 1}, "INVALID_DISPATCH_DEADLINE"),
+    ],
+)
+def test_push_fields_are_checked_server_side(
+    world: World, fields: dict[str, object], code: str
+) -> None:
+    push = AddRequest(b"", mode=QueueMode.PUSH, **fields)  # type: ignore[arg-type]
+    assert codes(world.service.add(PUSH, [push])) == [code]
+
+
+def test_push_fields_at_their_limits_are_accepted(world: World) -> None:
+    ok = [
+        AddRequest(b"", mode=QueueMode.PUSH, url="/" + "u" * 2082 + "?q=" + "x" * 100),
+        AddRequest(b"", mode=QueueMode.PUSH, url="/w", dispatch_deadline_usec=15 * 1_000_000),
+        AddRequest(b"", mode=QueueMode.PUSH, dispatch_deadline_usec=24 * 3600 * 1_000_000),
+    ]
+    assert codes(world.service.add(PUSH, ok)) == ["OK", "OK", "OK"]

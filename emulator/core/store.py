@@ -8,7 +8,7 @@ commits; an exception rolls everything back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -134,18 +134,3 @@ class TaskStore(Protocol):
     def location(self) -> str:
         """Where the data lives: a file path or ``:memory:``."""
         ...
-
-
-def iterate_all(
-    tx: StoreTransaction, queue: str, now_usec: int, page: int = 500
-) -> Iterator[StoredTask]:
-    """Every task of ``queue`` in (eta, name) order, fetched ``page`` at a time."""
-    after: tuple[int, str] | None = None
-    while True:
-        batch = tx.page_tasks(
-            queue, now_usec=now_usec, states=frozenset(), tag=None, after=after, limit=page
-        )
-        yield from batch
-        if len(batch) < page:
-            return
-        after = (batch[-1].eta_usec, batch[-1].name)

@@ -12,6 +12,7 @@ from emulator.core.model import AddRequest
 from emulator.errors import ErrorCode, TaskQueueError
 from emulator.limits import (
     CONFIG_QUEUE_NAME_RE,
+    MAX_DISPATCH_DEADLINE_USEC,
     MAX_ETA_USEC,
     MAX_LEASE_SECONDS,
     MAX_PULL_TASK_SIZE_BYTES,
@@ -19,6 +20,8 @@ from emulator.limits import (
     MAX_TAG_LENGTH,
     MAX_TASKS_PER_ADD,
     MAX_TASKS_PER_LEASE,
+    MAX_URL_LENGTH,
+    MIN_DISPATCH_DEADLINE_USEC,
     TASK_NAME_RE,
 )
 from emulator.queue_config import QueueConfig, QueueMode
@@ -128,8 +131,36 @@ def check_add_request(
     mode = request.mode if request.mode is not None else queue.mode
     if request.tag and mode is not QueueMode.PULL:
         return ErrorCode.INVALID_TAG, "tag can only be specified for pull tasks"
+    problem = _check_push_fields(request)
+    if problem is not None:
+        return problem
     limit = MAX_PULL_TASK_SIZE_BYTES if mode is QueueMode.PULL else MAX_PUSH_TASK_SIZE_BYTES
     size = add_request_size(queue.name, request, mode, name, eta_usec)
     if size > limit:
         return ErrorCode.TASK_TOO_LARGE, f"task size must be at most {limit} bytes; found {size}"
+    return None
+
+
+def _check_push_fields(request: AddRequest) -> Problem:
+    """A push task's URL is relative and at most MAX_URL_LENGTH long (path part), and its
+    dispatch deadline lies in [MIN_DISPATCH_DEADLINE_USEC, MAX_DISPATCH_DEADLINE_USEC]."""
+    url = request.url
+    if url is not None:
+        path = url.split("?", 1)[0]
+        if not url.startswith("/"):
+            return (
+                ErrorCode.INVALID_URL,
+                f"task URL must be relative (start with '/'): {url[:50]!r}",
+            )
+        if len(path) > MAX_URL_LENGTH:
+            return ErrorCode.INVALID_URL, f"task URL must be at most {MAX_URL_LENGTH} characters"
+    deadline = request.dispatch_deadline_usec
+    if deadline is not None and not (
+        MIN_DISPATCH_DEADLINE_USEC <= deadline <= MAX_DISPATCH_DEADLINE_USEC
+    ):
+        return (
+            ErrorCode.INVALID_DISPATCH_DEADLINE,
+            f"dispatch_deadline_usec must be between {MIN_DISPATCH_DEADLINE_USEC} and "
+            f"{MAX_DISPATCH_DEADLINE_USEC}",
+        )
     return None

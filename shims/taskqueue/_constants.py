@@ -1,5 +1,8 @@
 """Limits, patterns and singletons of ``google.appengine.api.taskqueue``, named as in the SDK.
 
+The numbers come from :mod:`emulator.limits`, the one home of every limit; this module adds
+the SDK's own spellings (timedeltas, ``$``-anchored patterns quoted in its messages).
+
 Values follow Google's ``appengine-python-standard`` ``taskqueue.py`` (Apache-2.0,
 Copyright 2007 Google LLC); see legacy-taskqueue-api.md §3.
 """
@@ -9,6 +12,21 @@ from __future__ import annotations
 import datetime
 import re
 from typing import Final
+
+from emulator import limits
+from emulator.limits import (
+    MAX_LEASE_SECONDS,
+    MAX_PULL_TASK_SIZE_BYTES,
+    MAX_PUSH_TASK_SIZE_BYTES,
+    MAX_QUEUE_NAME_LENGTH,
+    MAX_TAG_LENGTH,
+    MAX_TASK_NAME_LENGTH,
+    MAX_TASK_SIZE_BYTES,
+    MAX_TASKS_PER_ADD,
+    MAX_TASKS_PER_LEASE,
+    MAX_TRANSACTIONAL_REQUEST_SIZE_BYTES,
+    MAX_URL_LENGTH,
+)
 
 
 class _DefaultAppVersionSingleton:
@@ -41,26 +59,15 @@ class _UTCTimeZone(datetime.tzinfo):
 
 _UTC: Final = _UTCTimeZone()
 
-MAX_QUEUE_NAME_LENGTH: Final = 100
-MAX_PULL_TASK_SIZE_BYTES: Final = 2**20
-MAX_PUSH_TASK_SIZE_BYTES: Final = 100 * (2**10)
-MAX_TASK_NAME_LENGTH: Final = 500
-MAX_TASK_SIZE_BYTES: Final = MAX_PUSH_TASK_SIZE_BYTES
-MAX_TASKS_PER_ADD: Final = 100
-MAX_TRANSACTIONAL_REQUEST_SIZE_BYTES: Final = 2**20
-MAX_URL_LENGTH: Final = 2083
-MAX_TASKS_PER_LEASE: Final = 1000
-MAX_TAG_LENGTH: Final = 500
-MAX_LEASE_SECONDS: Final = 3600 * 24 * 7
-MAX_DISPATCH_DEADLINE: Final = datetime.timedelta(hours=24)
-MIN_DISPATCH_DEADLINE: Final = datetime.timedelta(seconds=15)
+MAX_DISPATCH_DEADLINE: Final = datetime.timedelta(microseconds=limits.MAX_DISPATCH_DEADLINE_USEC)
+MIN_DISPATCH_DEADLINE: Final = datetime.timedelta(microseconds=limits.MIN_DISPATCH_DEADLINE_USEC)
 
 DEFAULT_APP_VERSION: Final = _DefaultAppVersionSingleton()
 _UNKNOWN_APP_VERSION: Final = _UnknownAppVersionSingleton()
 
-_DEFAULT_QUEUE: Final = "default"
+_DEFAULT_QUEUE: Final = limits.DEFAULT_QUEUE
 _DEFAULT_QUEUE_PATH: Final = "/_ah/queue"
-_MAX_COUNTDOWN_SECONDS: Final = 3600 * 24 * 30
+_MAX_COUNTDOWN_SECONDS: Final = limits.MAX_ETA_SECONDS
 
 _NON_POST_HTTP_METHODS: Final = frozenset(["GET", "HEAD", "PUT", "DELETE"])
 _BODY_METHODS: Final = frozenset(["POST", "PUT", "PULL"])
@@ -72,3 +79,22 @@ _QUEUE_NAME_RE: Final = re.compile(_QUEUE_NAME_PATTERN)
 
 #: Deadline (seconds) of a call made without one, as the SDK's HTTP transport uses.
 DEFAULT_RPC_DEADLINE: Final = 60.0
+
+
+__all__ = [
+    "DEFAULT_APP_VERSION",
+    "DEFAULT_RPC_DEADLINE",
+    "MAX_DISPATCH_DEADLINE",
+    "MAX_LEASE_SECONDS",
+    "MAX_PULL_TASK_SIZE_BYTES",
+    "MAX_PUSH_TASK_SIZE_BYTES",
+    "MAX_QUEUE_NAME_LENGTH",
+    "MAX_TAG_LENGTH",
+    "MAX_TASKS_PER_ADD",
+    "MAX_TASKS_PER_LEASE",
+    "MAX_TASK_NAME_LENGTH",
+    "MAX_TASK_SIZE_BYTES",
+    "MAX_TRANSACTIONAL_REQUEST_SIZE_BYTES",
+    "MAX_URL_LENGTH",
+    "MIN_DISPATCH_DEADLINE",
+]
