@@ -94,25 +94,29 @@ def test_concurrent_processes_on_one_file_never_lease_the_same_task(tmp_path: Pa
     assert len(every) == 200 == len(set(every))
 
 
-def test_leases_use_the_indexes_not_a_scan() -> None:
-    store = SqliteTaskStore()
-    with store.transaction() as tx:
-        plans = [
-            tx._conn.execute(  # type: ignore[attr-defined]
-                "EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE queue = ? AND eta_usec < ? "
-                "ORDER BY eta_usec, name LIMIT 5",
-                ("q", 1),
-            ).fetchall(),
-            tx._conn.execute(  # type: ignore[attr-defined]
-                "EXPLAIN QUERY PLAN SELECT * FROM tasks WHERE queue = ? AND tag = ? "
-                "AND eta_usec < ? ORDER BY eta_usec, name LIMIT 5",
-                ("q", "t", 1),
-            ).fetchall(),
-        ]
-    details = [" ".join(str(row[-1]) for row in plan) for plan in plans]
-    assert "USING INDEX tasks_by_eta" in details[0]
-    assert "USING INDEX tasks_by_tag" in details[1]
-    assert not any("TEMP B-TREE" in d or d.startswith("SCAN") for d in details)
+def test_every_statement_of_the_lease_paths_uses_an_index() -> None:
+    # Given a queue with tagged and untagged tasks, and a trace of the store's own SQL
+    world = make_world()
+    world.add(*(pull(name=f"t{i}", tag="A" if i % 2 else None) for i in range(20)))
+    world.tick()
+    conn: sqlite3.Connection = world.store._conn  # type: ignore[attr-defined]
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    # When the hot paths run
+    world.service.lease(PULL, 60, 3)
+    world.service.lease(PULL, 60, 3, group_by_tag=True, tag="A")
+    [task] = world.service.lease(PULL, 60, 1, group_by_tag=True)
+    world.service.modify_lease(PULL, task.name, task.eta_usec, 30)
+    world.service.delete(PULL, [task.name, "t0"])
+    world.add(pull(), pull(name="fresh"))
+    conn.set_trace_callback(None)
+    # Then no statement scans a table or sorts in a temporary b-tree
+    queries = [s for s in statements if s.split()[0] in ("SELECT", "UPDATE", "DELETE")]
+    assert any("tasks_by_tag" in q for q in queries) and len(queries) > 10
+    for sql in queries:
+        plan = " | ".join(row[-1] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert "TEMP B-TREE" not in plan, (sql, plan)
+        assert not any(step.startswith("SCAN") for step in plan.split(" | ")), (sql, plan)
 
 
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
