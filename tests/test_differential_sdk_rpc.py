@@ -9,13 +9,12 @@ Both run the unmodified SDK client (``taskqueue.Queue``/``Task``), whose ``time.
 fake clock, so every ETA is identical; the registered ``taskqueue`` stub is swapped before each
 half of an operation. Results and exception types must be equal.
 
-One known divergence is normalised, explicitly: under upb the stub does not return the names it
-chooses for unnamed tasks (legacy-taskqueue-api.md §4.12), and its ``task<N>`` counter also
-advances for a batch rejected with INVALID_QUEUE_MODE, which the emulator's does not. So the
-stub's names for auto-named tasks are derived from its counter and mapped onto the emulator's
-(``aliases``); to keep ``task<N>`` names in the same lexicographic order on both sides, a
-program names its tasks explicitly once the stub's counter would pass 9. ``fetch_statistics``
-is compared on ``tasks`` and ``oldest_eta_usec`` only (the stub's other numbers are random).
+One known divergence is normalised, explicitly: under upb the stub does not return the names
+it chooses for unnamed tasks (legacy-taskqueue-api.md §4.12). So the stub's names for
+auto-named tasks are derived from its counter and mapped onto the emulator's (``aliases``);
+to keep ``task<N>`` names in the same lexicographic order on both sides, a program names its
+tasks explicitly once the stub's counter would pass 9. ``fetch_statistics`` is compared on
+``tasks`` and ``oldest_eta_usec`` only (the stub's other numbers are random).
 """
 
 from __future__ import annotations

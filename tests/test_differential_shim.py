@@ -168,9 +168,10 @@ class PullQueueComparison(RuleBasedStateMachine):
 
     @rule(
         queue=st.sampled_from([PUSH, "default"]),
-        name=st.sampled_from(NAMES),
+        name=st.none() | st.sampled_from(NAMES),
     )
-    def add_pull_task_to_push_queue(self, queue: str, name: str) -> None:
+    def add_pull_task_to_push_queue(self, queue: str, name: str | None) -> None:
+        """Refused with InvalidQueueModeError; an unnamed task still uses up a task<N>."""
         spec = {"name": name, "tag": None, "countdown": None, "payload": b"x"}
         self._add(queue, [spec], True)
 
