@@ -7,26 +7,22 @@ checks wire compatibility with ``appengine-python-standard``.
 
 from __future__ import annotations
 
-import json
-import time
-import types
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask.testing import FlaskClient
-from google.appengine.api.taskqueue import taskqueue as sdk_taskqueue
 from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 
 from emulator.runtime import Runtime, ServerThread, build_runtime
+from shims._remote import RemoteBackend
+from tests import shim_support
+from tests.shim_support import SEC, T0, FakeTime, sdk_time
 
-#: 2026-01-01T00:00:00Z: every clock starts here (exact in float seconds and in microseconds).
-T0_SECONDS = 1_767_225_600.0
-T0_USEC = 1_767_225_600_000_000
-SEC = 1_000_000
+__all__ = ["SEC", "FakeTime", "sdk_time"]  # re-exported for the /rpc_http tests
+
+T0_USEC = T0
+T0_SECONDS = T0 / 1e6  #: exact in float seconds
 
 PULL = "pullq"
 LIMITED = "limited"
@@ -43,92 +39,42 @@ queue:
 
 def write_queue_yaml(directory: Path) -> Path:
     """Write :data:`QUEUE_YAML` as ``directory/queue.yaml`` (testbed's ``root_path`` layout)."""
-    path = directory / "queue.yaml"
-    path.write_text(QUEUE_YAML)
-    return path
-
-
-class FakeTime:
-    """A float-seconds clock for the SDK and the testbed stub; moves only when told to."""
-
-    def __init__(self, start: float = T0_SECONDS) -> None:
-        self.now = start
-
-    def time(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    def usec(self) -> int:
-        """The time as the stub converts it (``int(t * 1e6)``)."""
-        return int(self.now * 1e6)
-
-
-class _TimeModule(types.ModuleType):
-    """The ``time`` module, except that ``time()`` reads a :class:`FakeTime`."""
-
-    def __init__(self, fake: FakeTime) -> None:
-        super().__init__("time")
-        self._fake = fake
-
-    def time(self) -> float:
-        return self._fake.time()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(time, name)
-
-
-@contextmanager
-def sdk_time(fake: FakeTime) -> Iterator[None]:
-    """Make Google's ``taskqueue`` module compute ETAs (``time.time()``) from ``fake``."""
-    original = sdk_taskqueue.time
-    sdk_taskqueue.time = _TimeModule(fake)
-    try:
-        yield
-    finally:
-        sdk_taskqueue.time = original
+    return shim_support.write_queue_yaml(directory, QUEUE_YAML)
 
 
 @dataclass
 class LiveEmulator:
-    """An emulator served on 127.0.0.1:<free port> with test control enabled."""
+    """An emulator served on 127.0.0.1:<free port>, its clock and data controlled through the
+    ``/_emulator`` endpoints (by a :class:`RemoteBackend`, the shim's own client)."""
 
     runtime: Runtime
     server: ServerThread
+
+    def __post_init__(self) -> None:
+        self.control = RemoteBackend(self.server.address)
 
     @property
     def address(self) -> str:
         return self.server.address
 
-    def _control(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://{self.address}/_emulator/{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            result: dict[str, Any] = json.load(answer)
-            return result
-
     def freeze(self, now_usec: int) -> None:
-        """Stop the emulator's clock at ``now_usec`` (``POST /_emulator/clock``)."""
-        self._control("clock", {"now_usec": now_usec})
+        """Stop the emulator's clock at ``now_usec``."""
+        self.control.set_clock(now_usec)
 
     def advance(self, seconds: float) -> None:
         """Move the emulator's clock forward."""
-        self._control("clock", {"advance_seconds": seconds})
+        self.control.advance_clock(seconds)
 
     def use_system_clock(self) -> None:
         """Let the emulator's clock follow the real time again."""
-        self._control("clock", {"system": True})
+        self.control.use_system_clock()
 
     def reset(self) -> None:
-        """Drop every task, tombstone and counter (``POST /_emulator/reset``)."""
-        self._control("reset", {})
+        """Drop every task, tombstone and counter."""
+        self.control.reset()
 
     def stop(self) -> None:
+        self.control.close()
         self.server.stop()
         self.runtime.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,13 +15,14 @@ from typing import Any
 
 import pytest
 
+from emulator.clock import FakeClock
 from emulator.runtime import Runtime, ServerThread, build_runtime
 from shims import _backend, _clock, testing
 from shims._embedded import EmbeddedBackend
 from shims._remote import RemoteBackend
 
 #: 2026-01-01T00:00:00Z in microseconds: the instant the fake clocks start at.
-T0 = 1_767_225_600_000_000
+T0 = FakeClock.DEFAULT_START_USEC  #: 2026-01-01T00:00:00Z, where every test clock starts
 SEC = 1_000_000
 
 PULL = "pull-a"
@@ -78,26 +80,48 @@ class SdkWorld:
         self.clock.advance(seconds)
 
 
+class _TimeModule(types.ModuleType):
+    """The ``time`` module, except that ``time()`` reads a :class:`FakeTime`."""
+
+    def __init__(self, fake: FakeTime) -> None:
+        super().__init__("time")
+        self._fake = fake
+
+    def time(self) -> float:
+        return self._fake.time()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+@contextlib.contextmanager
+def sdk_time(fake: FakeTime) -> Iterator[None]:
+    """Make Google's ``taskqueue`` module compute ETAs (``time.time()``) from ``fake``."""
+    from google.appengine.api.taskqueue import taskqueue as module
+
+    original = module.time
+    module.time = _TimeModule(fake)
+    try:
+        yield
+    finally:
+        module.time = original
+
+
 @contextlib.contextmanager
 def sdk_world(root_path: Path, clock: FakeTime | None = None) -> Iterator[SdkWorld]:
     """Activate testbed with the stub reading ``root_path/queue.yaml``; the SDK module's
     ``time.time`` (used for ETAs) is patched to the same fake clock."""
-    import time
-
     from google.appengine.api import taskqueue
-    from google.appengine.api.taskqueue import taskqueue as module
     from google.appengine.ext import testbed
 
     fake = clock or FakeTime()
     bed = testbed.Testbed()
     bed.activate()
-    original_time = module.time
-    module.time = types.SimpleNamespace(time=fake.time, mktime=time.mktime)
     try:
-        bed.init_taskqueue_stub(root_path=str(root_path), gettime=fake.time)
-        yield SdkWorld(taskqueue, bed.get_stub(testbed.TASKQUEUE_SERVICE_NAME), fake)
+        with sdk_time(fake):
+            bed.init_taskqueue_stub(root_path=str(root_path), gettime=fake.time)
+            yield SdkWorld(taskqueue, bed.get_stub(testbed.TASKQUEUE_SERVICE_NAME), fake)
     finally:
-        module.time = original_time
         bed.deactivate()
 
 

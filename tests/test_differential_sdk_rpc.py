@@ -36,7 +36,6 @@ from shims.sdk_stub import EmulatorTaskQueueStub
 from tests.rpc_support import (
     LIMITED,
     PULL,
-    T0_SECONDS,
     T0_USEC,
     FakeTime,
     LiveEmulator,
@@ -106,7 +105,7 @@ class SdkVersusEmulator(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.fake.now = T0_SECONDS
+        self.fake.now_usec = T0_USEC
         self.emulator.reset()
         self.emulator.freeze(T0_USEC)
         self.testbed = testbed.Testbed()
