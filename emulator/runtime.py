@@ -35,7 +35,6 @@ class Runtime:
     service: LocalQueueService
     clock: ControllableClock
     store: SqliteTaskStore
-    watcher: ConfigWatcher
 
     def app(self, *, enable_test_control: bool = False) -> Flask:
         """The WSGI app over this runtime's service."""
@@ -59,7 +58,7 @@ def build_runtime(
     watcher.load_initial()
     store = SqliteTaskStore(storage)
     clock = clock or ControllableClock()
-    return Runtime(LocalQueueService(store, clock, watcher.current), clock, store, watcher)
+    return Runtime(LocalQueueService(store, clock, watcher.current), clock, store)
 
 
 def make_wsgi_server(app: Flask, host: str, port: int) -> BaseWSGIServer:

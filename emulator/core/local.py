@@ -50,16 +50,6 @@ class LocalQueueService:
             (lambda: config) if isinstance(config, QueuesConfig) else config
         )
 
-    @property
-    def store(self) -> TaskStore:
-        """The store this service writes to."""
-        return self._store
-
-    @property
-    def clock(self) -> Clock:
-        """The clock this service reads."""
-        return self._clock
-
     def config(self) -> QueuesConfig:
         return self._config()
 
