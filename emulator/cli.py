@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from types import FrameType
 
@@ -25,12 +26,9 @@ from emulator.store.sqlite import MEMORY, StoreError
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
 DEFAULT_STORAGE = os.path.join(".taskqueue-emulator", "tasks.sqlite3")
+_SIGNAL_POLL_SECONDS = 0.2
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _log = logging.getLogger("emulator")
-
-
-class _Stop(Exception):
-    """Raised by the signal handler to leave ``serve_forever``."""
 
 
 def _env_flag(name: str) -> bool:
@@ -154,20 +152,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> None:
-    """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT."""
+    """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT.
 
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        raise _Stop(signal.Signals(signum).name)
+    The server loop runs in its own thread; the signal handler only records the signal and
+    wakes the main thread, which then stops the loop with ``shutdown()``. Raising from the
+    handler instead is unreliable: the signal may land inside ``socketserver``'s per-request
+    code, whose ``except Exception`` would swallow it and keep serving.
+    """
+    received: list[str] = []
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    def _loop() -> None:
+        try:
+            server.serve_forever()
+        finally:
+            stop.set()  # the loop died on its own: let the main thread clean up
 
     # Handlers go in before the banner: a supervisor may send SIGTERM as soon as it reads it.
-    previous = {s: signal.signal(s, _stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    loop = threading.Thread(target=_loop, name="taskqueue-emulator-http", daemon=True)
     try:
         print(banner, flush=True)
-        server.serve_forever()
-    except _Stop as stop:
-        _log.info("received %s, shutting down", stop)
+        loop.start()
+        # Poll: a signal delivered to the loop thread only runs its handler once the main
+        # thread is back in the interpreter, which an untimed wait would never be.
+        while not stop.wait(_SIGNAL_POLL_SECONDS):
+            pass
+        if received:
+            _log.info("received %s, shutting down", received[0])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if loop.is_alive():
+            server.shutdown()
+            loop.join()
         server.server_close()
         runtime.close()

@@ -26,7 +26,9 @@ from typing import Any
 import pytest
 
 from emulator import __version__
-from emulator.runtime import ServerThread
+from emulator.cli import _serve
+from emulator.runtime import ServerThread, build_runtime, make_wsgi_server
+from emulator.store.sqlite import MEMORY
 from tests.http_support import make_api
 
 pytestmark = pytest.mark.e2e
@@ -377,6 +379,40 @@ def test_sigterm_right_after_the_banner_still_exits_0(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=EXIT_TIMEOUT)
+
+
+def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """SIGTERM may land while the server hands a connection to a request thread. The
+    server used to raise from its signal handler, and socketserver's per-request
+    ``except Exception`` swallowed that and kept serving (seen once in CI). Here the signal
+    is sent from inside ``process_request`` every time; a watchdog bounds the old hang."""
+    runtime = build_runtime(None, MEMORY)
+    server = make_wsgi_server(runtime.app(), "127.0.0.1", 0)
+    dispatch = server.process_request
+
+    def signal_then_dispatch(request: Any, client_address: Any) -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        dispatch(request, client_address)
+
+    server.process_request = signal_then_dispatch  # type: ignore[method-assign]
+    fired = threading.Event()
+
+    def give_up() -> None:
+        fired.set()
+        server.shutdown()
+
+    watchdog = threading.Timer(EXIT_TIMEOUT, give_up)
+    watchdog.start()
+    socket.create_connection(("127.0.0.1", server.port), timeout=EXIT_TIMEOUT).close()
+    try:
+        _serve(server, runtime, "banner")
+    finally:
+        watchdog.cancel()
+    assert not fired.is_set(), "the signal was swallowed; the server kept serving"
+    out, err = capsys.readouterr()
+    assert (out, "Traceback" in err) == ("banner\n", False)
 
 
 # -- durability -------------------------------------------------------------------------------
