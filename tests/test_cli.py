@@ -91,7 +91,7 @@ class Server:
     def line(self, prefix: str) -> str:
         """The banner line starting with ``prefix`` (after indentation), waiting a bounded
         time for lines printed after the ``storage:`` line."""
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + EXIT_TIMEOUT
         while not any(line.strip().startswith(prefix) for line in self.banner):
             try:
                 line = self.more.get(timeout=max(0.0, deadline - time.monotonic()))
