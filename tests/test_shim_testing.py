@@ -52,50 +52,37 @@ def without_wall_clock(task: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in task.items() if k not in {"eta_delta", "add_request_pb"}}
 
 
+def observe(helpers: Any) -> tuple[Any, ...]:
+    """What testbed-style ``helpers`` (the stub, or ``shims.testing``) report, minus the
+    wall-clock fields: tasks per queue, queues, and several ``get_filtered_tasks`` views."""
+    tasks = {q: [without_wall_clock(t) for t in helpers.GetTasks(q)] for q in (PULL, PULL_B, PUSH)}
+    queues = [{k: v for k, v in q.items() if k != "eta_delta"} for q in helpers.GetQueues()]
+    filtered = [
+        [(t.name, t.method, t.url, t.payload, t.eta, t.headers) for t in found]
+        for found in (
+            helpers.get_filtered_tasks(),
+            helpers.get_filtered_tasks(queue_names=PULL),
+            helpers.get_filtered_tasks(queue_names=[PUSH, "nope"]),
+            helpers.get_filtered_tasks(url="/w"),
+            helpers.get_filtered_tasks(name="b1"),
+        )
+    ]
+    return tasks, queues, filtered
+
+
 def test_helpers_return_what_testbed_returns(
     root: Path, backend: _backend.ControlledBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with sdk_world(root) as sdk:
         populate(sdk.taskqueue, sdk.advance)
-        stub = sdk.stub
-        expected_tasks = {
-            q: [without_wall_clock(t) for t in stub.GetTasks(q)] for q in (PULL, PULL_B, PUSH)
-        }
-        expected_queues = [
-            {k: v for k, v in q.items() if k != "eta_delta"} for q in stub.GetQueues()
-        ]
-        filtered = [
-            [(t.name, t.method, t.url, t.payload, t.eta, t.headers) for t in tasks]
-            for tasks in (
-                stub.get_filtered_tasks(),
-                stub.get_filtered_tasks(queue_names=PULL),
-                stub.get_filtered_tasks(queue_names=[PUSH, "nope"]),
-                stub.get_filtered_tasks(url="/w"),
-                stub.get_filtered_tasks(name="b1"),
-            )
-        ]
+        expected_tasks, expected_queues, expected_filtered = observe(sdk.stub)
     with shim_world(backend) as shim:
         monkeypatch.setenv("HTTP_HOST", "testbed.example.com")
         populate(shim.taskqueue, shim.advance)
-        actual_tasks = {
-            q: [without_wall_clock(t) for t in testing.GetTasks(q)] for q in (PULL, PULL_B, PUSH)
-        }
-        actual_queues = [
-            {k: v for k, v in q.items() if k != "eta_delta"} for q in testing.GetQueues()
-        ]
-        actual_filtered = [
-            [(t.name, t.method, t.url, t.payload, t.eta, t.headers) for t in tasks]
-            for tasks in (
-                testing.get_filtered_tasks(),
-                testing.get_filtered_tasks(queue_names=PULL),
-                testing.get_filtered_tasks(queue_names=[PUSH, "nope"]),
-                testing.get_filtered_tasks(url="/w"),
-                testing.get_filtered_tasks(name="b1"),
-            )
-        ]
+        actual_tasks, actual_queues, actual_filtered = observe(testing)
     assert actual_tasks == expected_tasks
     assert actual_queues == expected_queues
-    assert actual_filtered == filtered
+    assert actual_filtered == expected_filtered
 
 
 def test_eta_delta_is_relative_to_the_emulator_clock(backend: _backend.ControlledBackend) -> None:
