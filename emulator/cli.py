@@ -2,7 +2,8 @@
 
 Every flag has an environment variable. Bad configuration, unusable storage or a busy port
 end the program with exit status 2 and one readable line on stderr, never a traceback.
-SIGTERM and SIGINT shut the server down cleanly (exit status 0).
+SIGTERM and SIGINT shut the server down cleanly (exit status 0); a server loop that fails
+on its own is logged and ends the program with exit status 1.
 """
 
 from __future__ import annotations
@@ -147,12 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime.close()
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6 literal
-    _serve(server, runtime, _describe(runtime, f"{host}:{server.port}", args))
-    return 0
+    return _serve(server, runtime, _describe(runtime, f"{host}:{server.port}", args))
 
 
-def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> None:
-    """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT.
+def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> int:
+    """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT; return the
+    exit status: 0 after a signal, 1 if the server loop ended by itself (its exception is
+    logged with its traceback).
 
     The server loop runs in its own thread; the signal handler only records the signal and
     wakes the main thread, which then stops the loop with ``shutdown()``. Raising from the
@@ -169,6 +171,8 @@ def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> None:
     def _loop() -> None:
         try:
             server.serve_forever()
+        except Exception:
+            _log.exception("the server loop failed")
         finally:
             stop.set()  # the loop died on its own: let the main thread clean up
 
@@ -182,8 +186,11 @@ def _serve(server: BaseWSGIServer, runtime: Runtime, banner: str) -> None:
         # thread is back in the interpreter, which an untimed wait would never be.
         while not stop.wait(_SIGNAL_POLL_SECONDS):
             pass
-        if received:
-            _log.info("received %s, shutting down", received[0])
+        if not received:
+            _log.error("the server loop stopped unexpectedly; shutting down")
+            return 1
+        _log.info("received %s, shutting down", received[0])
+        return 0
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -407,12 +407,32 @@ def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
     watchdog.start()
     socket.create_connection(("127.0.0.1", server.port), timeout=EXIT_TIMEOUT).close()
     try:
-        _serve(server, runtime, "banner")
+        assert _serve(server, runtime, "banner") == 0
     finally:
         watchdog.cancel()
     assert not fired.is_set(), "the signal was swallowed; the server kept serving"
     out, err = capsys.readouterr()
     assert (out, "Traceback" in err) == ("banner\n", False)
+
+
+def test_a_server_loop_that_dies_ends_the_process_with_status_1(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No signal, but the loop raised: the main thread must not wait forever, and the exit
+    status must say something went wrong."""
+    runtime = build_runtime(None, MEMORY)
+    server = make_wsgi_server(runtime.app(), "127.0.0.1", 0)
+
+    def broken() -> None:  # runs once per turn of socketserver's own serve_forever loop
+        raise OSError("selector gone")
+
+    server.service_actions = broken  # type: ignore[method-assign]
+    assert _serve(server, runtime, "banner") == 1
+    assert "the server loop failed" in caplog.text
+    assert "OSError: selector gone" in caplog.text
+    assert "stopped unexpectedly" in caplog.text
+    with pytest.raises(OSError):  # the listening socket is closed
+        socket.create_connection(("127.0.0.1", server.port), timeout=EXIT_TIMEOUT).close()
 
 
 # -- durability -------------------------------------------------------------------------------
