@@ -36,7 +36,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
     app.register_blueprint(create_api_blueprint(service))
-    app.register_blueprint(create_rpc_blueprint(service))
+    app.register_blueprint(create_rpc_blueprint(service, clock))
     if enable_test_control:
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")

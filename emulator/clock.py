@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from emulator.limits import usec_from_seconds
+
+#: Moves an ETA computed on a client's clock onto the emulator's clock.
+EtaTranslation = Callable[[int], int]
 
 
 class Clock(Protocol):
@@ -80,6 +84,31 @@ class ControllableClock:
         """True while the clock is stopped."""
         with self._lock:
             return self._frozen is not None
+
+    @property
+    def controlled(self) -> bool:
+        """True while a test has frozen or shifted the clock (it is not the wall clock)."""
+        with self._lock:
+            return self._frozen is not None or self._offset != 0
+
+    def client_eta_translation(self, client_now_usec: int | None) -> EtaTranslation | None:
+        """How to read ETAs that a client computed on its own clock, or None for "as they are".
+
+        Google's SDK and Go stamp every task with their wall-clock time (``now`` when no ETA
+        or countdown was given). While this clock is the wall clock those ETAs are used as
+        they are; under test control they are moved onto this clock: an ETA ``d`` after the
+        client's now (``client_now_usec``, else the wall clock at this call) becomes ``d``
+        after this clock's now. So a task added without an ETA is ready at the frozen instant
+        it was added, and one with a countdown of N seconds N seconds after the client built
+        it (the time the client took to send it, well under a millisecond, counts).
+        """
+        with self._lock:
+            if self._frozen is None and self._offset == 0:
+                return None
+            wall = self._base.now_usec()
+            now = self._frozen if self._frozen is not None else wall + self._offset
+        skew = now - (wall if client_now_usec is None else client_now_usec)
+        return lambda eta_usec: eta_usec + skew
 
     def freeze(self, now_usec: int) -> None:
         """Stop the clock at ``now_usec``."""

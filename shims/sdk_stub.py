@@ -14,6 +14,11 @@ Failures are the SDK's: ``application_error`` → ``apiproxy_errors.ApplicationE
 ``DeadlineExceededError``; an emulator that is down (connection refused or dropped) →
 ``ApplicationError(TRANSIENT_ERROR)``, so callers see ``taskqueue.TransientError``.
 
+Adds carry the SDK's clock reading (``X-TaskQueue-Emulator-Client-Now-Usec``, read through
+the SDK module's own ``time``, so a test that patches it is honoured): under a test clock the
+emulator moves the ETAs the SDK computed onto its own clock, so a task added without an ETA
+is ready at the frozen instant it was added.
+
 Calls are thread-safe; keep-alive connections are pooled and reused across threads.
 ``UserRPC`` calls (``add_async``, ``lease_tasks_async``, ...) run on the SDK's RPC thread pool.
 """
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import http.client
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
@@ -50,6 +57,10 @@ TRANSIENT_ERROR: Final = 2
 #: Idle keep-alive connections kept per stub.
 MAX_IDLE_CONNECTIONS: Final = 8
 _TICKET: Final = "taskqueue-emulator"
+#: The SDK's clock when it sent an add (see ``emulator.faces.rpc_http.CLIENT_NOW_HEADER``).
+CLIENT_NOW_HEADER: Final = "X-TaskQueue-Emulator-Client-Now-Usec"
+_ADD_CALLS: Final = frozenset({"BulkAdd", "Add"})
+_SDK_TASKQUEUE_MODULE: Final = "google.appengine.api.taskqueue.taskqueue"
 
 _RpcErrorCode = remote_api.RpcError
 #: ``remote_api.RpcError`` code → the exception class and message the SDK's own transport
@@ -237,7 +248,8 @@ class EmulatorTaskQueueStub:
         envelope = remote_api.Request(
             service_name=service, method=call, request=payload, request_id=_TICKET
         )
-        reply = self._send(envelope.SerializeToString(), deadline, error)
+        extra = {CLIENT_NOW_HEADER: str(sdk_now_usec())} if call in _ADD_CALLS else {}
+        reply = self._send(envelope.SerializeToString(), deadline, error, extra)
         if reply.HasField("rpc_error"):
             raise error(reply.rpc_error.code, reply.rpc_error.detail)
         if reply.HasField("application_error"):
@@ -246,9 +258,15 @@ class EmulatorTaskQueueStub:
             )
         response.ParseFromString(reply.response)
 
-    def _send(self, body: bytes, deadline: float | None, error: _ErrorFactory) -> Any:
+    def _send(
+        self,
+        body: bytes,
+        deadline: float | None,
+        error: _ErrorFactory,
+        extra_headers: Mapping[str, str],
+    ) -> Any:
         timeout = deadline if deadline and deadline > 0 else DEFAULT_DEADLINE_SECONDS
-        headers = {**_HEADERS, "X-Google-RPC-Service-Deadline": str(timeout)}
+        headers = {**_HEADERS, "X-Google-RPC-Service-Deadline": str(timeout), **extra_headers}
         try:
             status, data = self._pool.post(body, headers, timeout)
         except TimeoutError:
@@ -272,6 +290,14 @@ class EmulatorTaskQueueStub:
 
 
 _ErrorFactory = Callable[[int, str], Exception]
+
+
+def sdk_now_usec() -> int:
+    """The time as Google's ``taskqueue`` module sees it (its ETAs come from ``time.time()``
+    as that module reads it), in integer microseconds."""
+    module = sys.modules.get(_SDK_TASKQUEUE_MODULE)
+    clock = getattr(module, "time", time)
+    return round(float(clock.time()) * 1e6)
 
 
 def _error_factory(service: str, call: str) -> _ErrorFactory:

@@ -108,9 +108,12 @@ def sdk_time(fake: FakeTime) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def sdk_world(root_path: Path, clock: FakeTime | None = None) -> Iterator[SdkWorld]:
-    """Activate testbed with the stub reading ``root_path/queue.yaml``; the SDK module's
-    ``time.time`` (used for ETAs) is patched to the same fake clock."""
+def sdk_world(
+    root_path: Path, clock: FakeTime | None = None, *, patch_sdk_time: bool = True
+) -> Iterator[SdkWorld]:
+    """Activate testbed with the stub reading ``root_path/queue.yaml`` and its ``gettime`` on
+    a fake clock. With ``patch_sdk_time`` the SDK module's ``time.time`` (used for ETAs) reads
+    the same fake clock; without it the SDK keeps the wall clock, as in most testbed suites."""
     from google.appengine.api import taskqueue
     from google.appengine.ext import testbed
 
@@ -118,7 +121,7 @@ def sdk_world(root_path: Path, clock: FakeTime | None = None) -> Iterator[SdkWor
     bed = testbed.Testbed()
     bed.activate()
     try:
-        with sdk_time(fake):
+        with sdk_time(fake) if patch_sdk_time else contextlib.nullcontext():
             bed.init_taskqueue_stub(root_path=str(root_path), gettime=fake.time)
             yield SdkWorld(taskqueue, bed.get_stub(testbed.TASKQUEUE_SERVICE_NAME), fake)
     finally:

@@ -18,11 +18,36 @@ def names(tasks: list) -> list[str]:  # type: ignore[type-arg]
     return [t.name for t in tasks]
 
 
-def test_only_tasks_with_eta_strictly_before_now_are_leased(world: World) -> None:
+def test_a_task_added_without_eta_is_ready_at_the_instant_it_was_added(world: World) -> None:
     world.add(pull(name="now"))
+    assert names(world.service.lease(PULL, 30, 10)) == ["now"]
+
+
+def test_a_task_is_ready_from_its_eta_and_not_a_microsecond_before(world: World) -> None:
+    now = world.clock.now_usec()
+    world.add(pull(name="later", eta_usec=now + 5))
+    world.clock.set(now + 4)
+    assert world.service.lease(PULL, 30, 10) == []
+    world.clock.set(now + 5)
+    assert names(world.service.lease(PULL, 30, 10)) == ["later"]
+
+
+def test_a_countdown_of_n_seconds_is_ready_exactly_n_seconds_later(world: World) -> None:
+    world.add(pull(name="t", countdown_seconds=30))
+    world.clock.advance(29.999999)
     assert world.service.lease(PULL, 30, 10) == []
     world.clock.advance(0.000001)
-    assert names(world.service.lease(PULL, 30, 10)) == ["now"]
+    assert names(world.service.lease(PULL, 30, 10)) == ["t"]
+
+
+def test_a_lease_of_l_seconds_taken_at_t_is_held_for_all_of_t_to_t_plus_l(world: World) -> None:
+    world.add(pull(name="t"))
+    world.service.lease(PULL, 10, 1)
+    world.clock.advance(9.999999)  # the last instant of the lease
+    assert world.service.lease(PULL, 10, 1) == []
+    world.clock.advance(0.000001)  # T + L: the lease has ended
+    [second] = world.service.lease(PULL, 10, 1)
+    assert (second.name, second.retry_count) == ("t", 2)
 
 
 def test_lease_order_is_eta_then_name(world: World) -> None:
@@ -56,12 +81,9 @@ def test_max_tasks_limits_the_lease(world: World) -> None:
     assert len(world.service.lease(PULL, 30, 3)) == 2
 
 
-def test_zero_lease_makes_the_task_ready_a_microsecond_later(world: World) -> None:
+def test_zero_lease_leaves_the_task_ready_at_once(world: World) -> None:
     world.add(pull(name="t"))
-    world.tick()
     world.service.lease(PULL, 0, 1)
-    assert world.service.lease(PULL, 0, 1) == []
-    world.clock.advance(0.000001)
     assert world.service.lease(PULL, 0, 1)[0].retry_count == 2
 
 

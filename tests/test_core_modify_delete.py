@@ -50,16 +50,27 @@ def test_an_expired_lease_cannot_be_modified(world: World) -> None:
     assert code is ErrorCode.TASK_LEASE_EXPIRED
 
 
-def test_a_lease_that_ends_exactly_now_can_still_be_modified(world: World) -> None:
+def test_a_lease_can_be_modified_until_its_last_microsecond(world: World) -> None:
     task = leased(world, lease=10)
-    world.tick(10)
-    assert world.service.modify_lease(PULL, "t", task.eta_usec, 5) == task.eta_usec + 5_000_000
+    world.clock.set(task.eta_usec - 1)
+    assert world.service.modify_lease(PULL, "t", task.eta_usec, 5) == task.eta_usec + 4_999_999
 
 
-def test_zero_releases_the_task_for_the_next_lease(world: World) -> None:
+def test_a_lease_that_ends_exactly_now_is_expired_because_the_task_is_leasable(
+    world: World,
+) -> None:
+    task = leased(world, lease=10)
+    world.clock.set(task.eta_usec)
+    assert error_of(world.service.modify_lease, PULL, "t", task.eta_usec, 5) is (
+        ErrorCode.TASK_LEASE_EXPIRED
+    )
+    [again] = world.service.lease(PULL, 30, 1)
+    assert (again.name, again.retry_count) == ("t", 2)
+
+
+def test_zero_releases_the_task_for_a_lease_at_the_same_instant(world: World) -> None:
     task = leased(world)
     world.service.modify_lease(PULL, "t", task.eta_usec, 0)
-    world.clock.advance(0.000001)
     [again] = world.service.lease(PULL, 30, 1)
     assert (again.name, again.retry_count) == ("t", 2)
 

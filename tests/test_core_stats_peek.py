@@ -107,5 +107,5 @@ def test_task_state_is_derived_from_eta_and_retry_count(world: World) -> None:
     world.add(pull(name="t"))
     task = world.service.get_task(PULL, "t")
     now = world.clock.now_usec()
-    assert task.state(now) is TaskState.DELAYED
-    assert task.state(now + 1) is TaskState.READY
+    assert task.state(now - 1) is TaskState.DELAYED
+    assert task.state(now) is TaskState.READY

@@ -3,8 +3,15 @@ SDK + testbed stub and through the shim + emulator (embedded, and a live server)
 result and exception type must agree.
 
 Both sides share one fake clock (the stub's ``gettime`` and the SDK module's ``time.time``
-on one side, the emulator's frozen clock on the other); it only moves in whole quarters of a
-second so float seconds and integer microseconds convert exactly.
+on one side, the emulator's frozen clock on the other); it only moves in multiples of an
+eighth of a second so float seconds and integer microseconds convert exactly.
+
+Known boundary difference, dodged explicitly (docs/COMPATIBILITY.md): a task whose ETA is
+exactly now is ready in the emulator (a lease of L s taken at T is held for [T, T+L)) but not
+in the stub (which holds it through T+L). Before a lease or a lease change that would meet
+such a task, both clocks move on by an eighth of a second, so the comparison never depends on
+it; ``test_differential_frozen_clock.py`` covers the instant itself, driving the stub the way
+testbed users do.
 
 Known stub bug, normalised explicitly: with the upb protobuf runtime the stub does not return
 the names it chose for unnamed tasks (legacy-taskqueue-api.md §4.12). The emulator always
@@ -53,6 +60,8 @@ TAGS = [None, "a", "b"]
 #: Where tasks are added and leased: mostly one queue, so leases find what adds left.
 ADD_QUEUES = [PULL, PULL, PULL, LIMITED, PULL_B, "nope"]
 TICKS = st.sampled_from([True, True, False])
+#: How far both clocks move to step off an instant where an ETA equals now.
+DODGE_SECONDS = 0.125
 
 SETTINGS = settings(
     max_examples=50,
@@ -199,7 +208,7 @@ class PullQueueComparison(RuleBasedStateMachine):
         tick=TICKS,
     )
     def lease(self, queue: str, lease_seconds: float, max_tasks: int, tick: bool) -> None:
-        self._lease(lambda tq: tq.Queue(queue).lease_tasks(lease_seconds, max_tasks), tick)
+        self._lease(queue, lambda tq: tq.Queue(queue).lease_tasks(lease_seconds, max_tasks), tick)
 
     @rule(
         queue=st.sampled_from([PULL, PULL, LIMITED]),
@@ -212,15 +221,28 @@ class PullQueueComparison(RuleBasedStateMachine):
         self, queue: str, lease_seconds: float, max_tasks: int, tag: Any, tick: bool
     ) -> None:
         self._lease(
+            queue,
             lambda tq: tq.Queue(queue).lease_tasks_by_tag(lease_seconds, max_tasks, tag=tag),
             tick,
         )
 
-    def _lease(self, action: Callable[[Any], Any], tick: bool) -> None:
-        """Lease on both sides; with ``tick`` the clock first moves a quarter second, so
-        tasks added "now" become leasable (a lease needs ``eta < now``)."""
+    def _dodge_boundary(self, queue: str, names: Any = None) -> None:
+        """Step both clocks off an instant where a task of ``queue`` (one of ``names``, if
+        given) has ``eta == now``: the one instant where the stub and the emulator differ."""
+        if queue not in PULL_QUEUES:
+            return
+        now = testing.now_usec()
+        if any(
+            task["eta_usec"] == now and (names is None or task["name"] in names)
+            for task in testing.GetTasks(queue)
+        ):
+            self.advance_clock(DODGE_SECONDS)
+
+    def _lease(self, queue: str, action: Callable[[Any], Any], tick: bool) -> None:
+        """Lease on both sides; with ``tick`` the clock first moves a quarter second."""
         if tick:
             self.advance_clock(0.25)
+        self._dodge_boundary(queue)
         (sdk_error, sdk_tasks), (shim_error, shim_tasks) = self.both(action)
         assert sdk_error == shim_error
         if sdk_error is None:
@@ -233,6 +255,7 @@ class PullQueueComparison(RuleBasedStateMachine):
     @rule(index=st.integers(0, 50), lease_seconds=st.sampled_from([0, 5, 30, 120]))
     def modify_lease(self, index: int, lease_seconds: float) -> None:
         sdk_task, shim_task = self.leased[index % len(self.leased)]
+        self._dodge_boundary(shim_task.queue_name, [shim_task.name])
         sdk_queue = self.sdk.taskqueue.Queue(sdk_task.queue_name)
         shim_queue = self.shim.taskqueue.Queue(shim_task.queue_name)
         sdk_error, _ = outcome(lambda: sdk_queue.modify_task_lease(sdk_task, lease_seconds))
@@ -246,6 +269,8 @@ class PullQueueComparison(RuleBasedStateMachine):
         lease_seconds=st.sampled_from([0, 10]),
     )
     def modify_lease_of_a_fresh_task(self, queue: str, name: str, lease_seconds: float) -> None:
+        self._dodge_boundary(queue, [name])
+
         def action(tq: Any) -> None:
             task = tq.Task(name=name, payload=b"", method="PULL")
             tq.Queue(queue).modify_task_lease(task, lease_seconds)
@@ -300,7 +325,7 @@ class PullQueueComparison(RuleBasedStateMachine):
             (s.tasks, s.oldest_eta_usec) for s in shim_stats
         ]
 
-    @rule(seconds=st.sampled_from([0.25, 0.5, 1, 5, 30, 61, 3600]))
+    @rule(seconds=st.sampled_from([0.125, 0.25, 0.5, 1, 5, 30, 61, 3600]))
     def advance_clock(self, seconds: float) -> None:
         self.sdk.advance(seconds)
         self.shim.advance(seconds)

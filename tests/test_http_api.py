@@ -237,12 +237,12 @@ def test_per_task_retry_options_are_stored_and_applied(api: Api) -> None:
 # -- lease ----------------------------------------------------------------------------------
 
 
-def test_only_tasks_with_eta_strictly_before_now_are_leased(api: Api) -> None:
-    api.add_ok(PULL, {"name": "t"})  # eta == NOW
+def test_tasks_are_ready_from_their_eta(api: Api) -> None:
+    api.add_ok(PULL, {"name": "t"}, {"name": "later", "eta_usec": NOW + 1})  # t: eta == NOW
 
-    assert api.lease(PULL) == []
-    api.at(NOW + 1)
     assert api.lease_names(PULL) == ["t"]
+    api.at(NOW + 1)
+    assert api.lease_names(PULL) == ["later"]
 
 
 def test_lease_order_is_eta_then_name(api: Api) -> None:
@@ -440,10 +440,10 @@ def test_modify_lease_with_another_token_is_lease_expired(api: Api) -> None:
 
 def test_modify_an_expired_lease_is_lease_expired(api: Api) -> None:
     token = _leased(api)
-    api.at(token)
-    assert _modify(api, "t", token, 1).status_code == 200  # eta == now: not yet expired
-    new_token = token + SEC
-    api.at(new_token + 1)
+    api.at(token - 1)
+    assert _modify(api, "t", token, 1).status_code == 200  # the lease's last microsecond
+    new_token = token - 1 + SEC
+    api.at(new_token)  # the lease ends: the task is leasable, so the holder lost it
 
     assert_error(_modify(api, "t", new_token, 60), 409, "TASK_LEASE_EXPIRED", "expired")
     assert api.task(PULL, "t")["eta_usec"] == new_token
@@ -473,9 +473,7 @@ def test_modify_with_zero_releases_without_counting_a_retry(api: Api) -> None:
 
     assert response.get_json()["eta_usec"] == NOW + 10 * SEC
     assert api.task(PULL, "t")["retry_count"] == 1
-    assert api.lease(PULL) == []  # eta == now
-    api.at(NOW + 10 * SEC + 1)
-    [task] = api.lease(PULL)
+    [task] = api.lease(PULL)  # eta == now: ready at once
     assert (task["name"], task["retry_count"]) == ("t", 2)
 
 
@@ -556,7 +554,7 @@ def test_paused_queue_refuses_leases_but_takes_adds(api: Api) -> None:
     assert api.lease_names(OTHER) == []  # other queues are not paused
 
     assert api.post(f"/v1/queues/{PULL}/resume") == {"queue": PULL, "paused": False}
-    assert api.lease_names(PULL) == ["ready"]
+    assert api.lease_names(PULL) == ["ready", "while-paused"]
     assert _modify(api, "t", token, 60).status_code == 200
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator.app import create_app
+from emulator.clock import ControllableClock
 from emulator.errors import ErrorCode
 from emulator.faces import rpc_codec
+from emulator.faces.rpc_http import CLIENT_NOW_HEADER
 from emulator.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.protos import remote_api_wire_pb2 as ours_remote
 from emulator.protos import taskqueue_wire_pb2 as ours
@@ -45,9 +48,25 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     built.close()
 
 
+class ClockedClient(FlaskClient):
+    """A client whose clock reads the emulator's, as it says in ``CLIENT_NOW_HEADER``."""
+
+    clock: ControllableClock
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", None) or {})
+        headers.setdefault(CLIENT_NOW_HEADER, str(self.clock.now_usec()))
+        return super().open(*args, headers=headers, **kwargs)
+
+
 @pytest.fixture
 def client(runtime: Runtime) -> FlaskClient:
-    return runtime.app().test_client()
+    app = runtime.app()
+    app.test_client_class = ClockedClient
+    test_client = app.test_client()
+    assert isinstance(test_client, ClockedClient)
+    test_client.clock = runtime.clock
+    return test_client
 
 
 def call(client: FlaskClient, method: str, request: Message, response: Message) -> Any:
@@ -348,6 +367,91 @@ def test_add_returns_the_chosen_name_or_fails_the_call(client: FlaskClient) -> N
     assert not named.HasField("chosen_task_name")
     assert app_error(client, "Add", pull("n")) == ERR.TASK_ALREADY_EXISTS
     assert app_error(client, "Add", pull(queue="nope")) == ERR.UNKNOWN_QUEUE
+
+
+# -- client clocks under a test clock ----------------------------------------------------------
+
+
+def wall_usec() -> int:
+    return time.time_ns() // 1000
+
+
+def test_a_wall_clock_client_add_is_ready_at_the_frozen_instant(runtime: Runtime) -> None:
+    """Go and the SDK with API_HOST send no clock reading: their ETAs are read on the wall
+    clock, so a task stamped "now" is ready at the frozen instant (T0, months ago)."""
+    plain = runtime.app().test_client()
+    answer = post_rpc(plain, envelope("BulkAdd", bulk(pull("now", eta=wall_usec()))))
+    assert not answer.HasField("application_error")
+    stored = runtime.service.get_task(PULL, "now")
+    assert T0_USEC - SEC < stored.eta_usec <= T0_USEC
+    assert [t.task_name for t in lease(plain)] == [b"now"]
+
+
+def test_a_wall_clock_client_countdown_counts_on_the_frozen_clock(runtime: Runtime) -> None:
+    plain = runtime.app().test_client()
+    post_rpc(plain, envelope("BulkAdd", bulk(pull("later", eta=wall_usec() + 30 * SEC))))
+    runtime.clock.advance(29.9)
+    assert lease(plain) == []
+    runtime.clock.advance(0.1)
+    assert [t.task_name for t in lease(plain)] == [b"later"]
+
+
+def test_a_client_that_says_what_its_clock_reads_gets_exact_etas(runtime: Runtime) -> None:
+    plain = runtime.app().test_client()
+    client_now = wall_usec()
+    body = envelope("BulkAdd", bulk(pull("c", eta=client_now + 30 * SEC)))
+    answer = plain.post(
+        "/rpc_http",
+        data=body,
+        content_type="application/octet-stream",
+        headers={CLIENT_NOW_HEADER: str(client_now)},
+    )
+    assert answer.status_code == 200
+    assert runtime.service.get_task(PULL, "c").eta_usec == T0_USEC + 30 * SEC
+
+
+def test_on_the_system_clock_client_etas_are_stored_as_sent(runtime: Runtime) -> None:
+    runtime.clock.unfreeze()
+    plain = runtime.app().test_client()
+    eta = wall_usec() + 7 * SEC + 123
+    answer = plain.post(
+        "/rpc_http",
+        data=envelope("BulkAdd", bulk(pull("exact", eta=eta))),
+        content_type="application/octet-stream",
+        headers={CLIENT_NOW_HEADER: str(T0_USEC)},  # ignored: no test clock in force
+    )
+    assert answer.status_code == 200
+    assert runtime.service.get_task(PULL, "exact").eta_usec == eta
+
+
+def test_lease_tokens_are_never_translated(runtime: Runtime) -> None:
+    """ModifyTaskLease carries a token the emulator issued: it is compared as sent."""
+    plain = runtime.app().test_client()
+    post_rpc(plain, envelope("BulkAdd", bulk(pull("t", eta=wall_usec()))))
+    [task] = lease(plain, seconds=30)
+    request = sdk.TaskQueueModifyTaskLeaseRequest(
+        queue_name=PULL.encode(), task_name=b"t", eta_usec=task.eta_usec, lease_seconds=60
+    )
+    answer = post_rpc(plain, envelope("ModifyTaskLease", request))
+    assert not answer.HasField("application_error"), answer.application_error
+    assert sdk.TaskQueueModifyTaskLeaseResponse.FromString(answer.response).updated_eta_usec == (
+        T0_USEC + 60 * SEC
+    )
+
+
+@pytest.mark.parametrize("value", ["soon", "1.5", "", "9" * 30])
+def test_a_bad_client_clock_header_is_a_parse_error_naming_it(runtime: Runtime, value: str) -> None:
+    plain = runtime.app().test_client()
+    answer = plain.post(
+        "/rpc_http",
+        data=envelope("BulkAdd", bulk(pull("t"))),
+        content_type="application/octet-stream",
+        headers={CLIENT_NOW_HEADER: value},
+    )
+    reply = sdk_remote.Response.FromString(answer.data)
+    assert reply.rpc_error.code == RPC_ERR.PARSE_ERROR
+    assert CLIENT_NOW_HEADER in reply.rpc_error.detail
+    assert runtime.service.stats([PULL])[0].tasks == 0
 
 
 # -- leases ----------------------------------------------------------------------------------------

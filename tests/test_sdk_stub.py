@@ -187,8 +187,6 @@ def test_async_user_rpcs_and_callbacks(
     assert [t.name for t in rpc.get_result()] == ["a", "b"]
     assert called.is_set()
     assert queue.fetch_statistics_async().get_result().tasks == 2
-    assert queue.lease_tasks_async(10, 5).get_result() == []  # ETA T0 is not < now (T0)
-    advance(emulator, fake, 1)
     leases = [queue.lease_tasks_async(10, 1) for _ in range(2)]
     leased = [rpc.get_result() for rpc in leases]
     assert sorted(task.name for tasks in leased for task in tasks) == ["a", "b"]
@@ -427,3 +425,43 @@ def test_an_unmodified_app_under_wrap_wsgi_app_talks_to_the_emulator(
         "RPCFailedError Attempted RPC call without active security ticket",
         "200 ['task3'] b'hello' UnknownQueueError 3",
     ]
+
+
+# -- the SDK on the wall clock, the emulator frozen (as testbed users drive it) ----------------
+
+
+@pytest.fixture
+def wall_clock_stub(
+    emulator: LiveEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[EmulatorTaskQueueStub]:
+    """Google's SDK on its own (real) clock; the emulator frozen at T0, months before it."""
+    emulator.reset()
+    emulator.freeze(T0_USEC)
+    monkeypatch.setattr(apiproxy_stub_map, "apiproxy", apiproxy_stub_map.APIProxyStubMap())
+    monkeypatch.setenv("HTTP_HOST", "localhost")
+    register_sdk_stub(emulator.address)
+    registered = apiproxy_stub_map.apiproxy.GetStub("taskqueue")
+    yield registered
+    registered.close()
+
+
+def test_an_sdk_task_is_ready_at_the_frozen_instant_it_was_added(
+    wall_clock_stub: EmulatorTaskQueueStub,
+) -> None:
+    queue = taskqueue.Queue(PULL)
+    queue.add(pull_task(name="now"))
+    [task] = queue.lease_tasks(60, 10)
+    assert task.name == "now" and task._eta_usec == T0_USEC + 60 * SEC
+
+
+def test_an_sdk_countdown_counts_on_the_frozen_clock(
+    wall_clock_stub: EmulatorTaskQueueStub, emulator: LiveEmulator
+) -> None:
+    queue = taskqueue.Queue(PULL)
+    queue.add(pull_task(name="later", countdown=30))
+    emulator.advance(29.99)
+    assert queue.lease_tasks(60, 10) == []
+    emulator.advance(0.01)
+    assert [t.name for t in queue.lease_tasks(60, 10)] == ["later"]
+    [stats] = taskqueue.QueueStatistics.fetch([queue])
+    assert stats.tasks == 1

@@ -121,19 +121,34 @@ START = 1_767_225_600_000_000
 def check(taskqueue, clock):
     assert abs(clock.now() - time.time_ns() // 1000) < 120_000_000
     assert clock.now() % 1_000_000 == 0
-    clock.set(START)
     queue = taskqueue.Queue("pull-a")
     queue.add(taskqueue.Task(payload="x", method="PULL", name="a"))
+    [task] = queue.lease_tasks(60, 10)  # ready at the frozen instant it was added
+    assert task.name == "a" and task._eta_usec == clock.now() + 60_000_000
+    clock.set(START)
+    queue.add(taskqueue.Task(payload="y", method="PULL", name="b", countdown=30))
+    clock.advance(29.999999)
     assert queue.lease_tasks(10, 1) == []
-    clock.advance(0.5)
+    clock.advance(0.000001)  # exactly 30 s later
     [task] = queue.lease_tasks(10, 1)
-    assert task._eta_usec == START + 10_500_000 and clock.now() == START + 500_000
+    assert task.name == "b" and task._eta_usec == START + 40_000_000
+    assert clock.now() == START + 30_000_000
 
 def test_embedded(taskqueue, taskqueue_clock):
     check(taskqueue, taskqueue_clock)
 
 def test_remote(taskqueue_clock, taskqueue, taskqueue_emulator):
     check(taskqueue, taskqueue_clock)
+
+def test_add_then_lease(taskqueue, taskqueue_clock):
+    q = taskqueue.Queue("pull-a")
+    q.add(taskqueue.Task(payload="x", method="PULL"))
+    assert len(q.lease_tasks(60, 10)) == 1
+
+def test_add_then_lease_remote(taskqueue, taskqueue_clock, taskqueue_emulator):
+    q = taskqueue.Queue("pull-a")
+    q.add(taskqueue.Task(payload="x", method="PULL"))
+    assert len(q.lease_tasks(60, 10)) == 1
 
 def test_clock_is_back_to_real_time_after_a_test(taskqueue_emulator, taskqueue):
     assert abs(testing.now_usec() - time.time_ns() // 1000) < 120_000_000
@@ -142,4 +157,4 @@ def test_clock_is_back_to_real_time_after_a_test(taskqueue_emulator, taskqueue):
 
 def test_clock_fixture_on_both_backends(inner: pytest.Pytester) -> None:
     inner.makepyfile(CLOCK_TESTS)
-    run(inner, "--taskqueue-yaml", "queue.yaml").assert_outcomes(passed=3)
+    run(inner, "--taskqueue-yaml", "queue.yaml").assert_outcomes(passed=5)

@@ -168,7 +168,7 @@ class LocalQueueService:
                     ErrorCode.TASK_LEASE_EXPIRED,
                     f"task {task_name!r} is not leased with ETA {eta_usec} (its lease changed)",
                 )
-            if task.eta_usec < now:
+            if task.eta_usec <= now:  # the lease has ended: the task is leasable again
                 raise TaskQueueError(
                     ErrorCode.TASK_LEASE_EXPIRED, f"the lease on task {task_name!r} has expired"
                 )

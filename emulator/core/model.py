@@ -12,9 +12,11 @@ from emulator.queue_config import QueueMode, RetryParameters
 class TaskState(enum.Enum):
     """Where a stored task stands at a given instant (derived from its ETA, never stored).
 
-    * ``READY``: ``eta < now``; a lease may take it.
-    * ``LEASED``: ``eta >= now`` and it has been leased at least once (``retry_count > 0``).
-    * ``DELAYED``: ``eta >= now`` and never leased (a countdown or an ETA in the future).
+    * ``READY``: ``eta <= now``; a lease may take it. A task added without an ETA is ready
+      at the instant it was added, and a lease of L seconds taken at T ends at T + L.
+    * ``LEASED``: ``eta > now`` and it has been leased at least once (``retry_count > 0``);
+      its holder may still change the lease.
+    * ``DELAYED``: ``eta > now`` and never leased (a countdown or an ETA in the future).
     """
 
     READY = "ready"
@@ -92,7 +94,7 @@ class StoredTask:
 
     def state(self, now_usec: int) -> TaskState:
         """This task's state at ``now_usec``."""
-        if self.eta_usec < now_usec:
+        if self.eta_usec <= now_usec:
             return TaskState.READY
         return TaskState.LEASED if self.retry_count > 0 else TaskState.DELAYED
 

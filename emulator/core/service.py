@@ -48,9 +48,10 @@ class QueueService(Protocol):
         group_by_tag: bool = False,
         tag: str | None = None,
     ) -> list[LeasedTask]:
-        """Lease up to ``max_tasks`` ready tasks (``eta < now``) in (eta, name) order.
+        """Lease up to ``max_tasks`` ready tasks (``eta <= now``) in (eta, name) order.
 
-        Each leased task gets ``eta = now + lease`` and ``retry_count + 1``. With
+        Each leased task gets ``eta = now + lease`` and ``retry_count + 1``: the lease is held
+        for [now, now + lease), and the task is ready again at ``now + lease``. With
         ``group_by_tag`` the tasks share one tag: ``tag``, or the oldest ready task's.
 
         Raises:
@@ -62,6 +63,9 @@ class QueueService(Protocol):
         self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
     ) -> int:
         """Extend (or with 0, release) the lease whose token is ``eta_usec``; return the new ETA.
+
+        Only a lease that has not ended (``now < eta_usec``) can be changed, so no caller can
+        change a lease at an instant when another caller may lease the task.
 
         Raises:
             TaskQueueError: UNKNOWN_QUEUE, INVALID_QUEUE_MODE, QUEUE_PAUSED, INVALID_REQUEST,

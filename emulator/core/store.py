@@ -35,13 +35,13 @@ class StoreTransaction(Protocol):
         ...
 
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
-        """The first ``limit`` tasks with ``eta_usec < now_usec``, any tag."""
+        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag."""
         ...
 
     def ready_tasks_with_tag(
         self, queue: str, tag: str, now_usec: int, limit: int
     ) -> list[StoredTask]:
-        """The first ``limit`` tasks tagged ``tag`` with ``eta_usec < now_usec``."""
+        """The first ``limit`` tasks tagged ``tag`` with ``eta_usec <= now_usec``."""
         ...
 
     def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
@@ -69,7 +69,7 @@ class StoreTransaction(Protocol):
         ...
 
     def count_leased(self, queue: str, now_usec: int) -> int:
-        """Tasks with ``eta_usec >= now_usec`` and ``retry_count > 0`` (leased right now)."""
+        """Tasks with ``eta_usec > now_usec`` and ``retry_count > 0`` (leased right now)."""
         ...
 
     def oldest_eta(self, queue: str) -> int | None:

@@ -17,6 +17,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from emulator.clock import EtaTranslation
 from emulator.core.model import AddResult, PeekFilter, StoredTask
 from emulator.core.service import QueueService
 from emulator.errors import ErrorCode, TaskQueueError
@@ -263,13 +264,29 @@ def _method(envelope: remote.Request) -> RpcMethod[Any]:
     return method
 
 
-def call(service: QueueService, body: bytes) -> remote.Response:
+def _move_client_etas(request: Message, translate: EtaTranslation) -> None:
+    """Rewrite the ETAs of an add request, computed on the client's clock, in place."""
+    if isinstance(request, wire.TaskQueueBulkAddRequest):
+        adds = list(request.add_request)
+    elif isinstance(request, wire.TaskQueueAddRequest):
+        adds = [request]
+    else:
+        return
+    for add_request in adds:
+        add_request.eta_usec = translate(add_request.eta_usec)
+
+
+def call(
+    service: QueueService, body: bytes, client_etas: EtaTranslation | None = None
+) -> remote.Response:
     """Answer one serialized ``remote_api.Request``.
 
-    Returns the ``remote_api.Response``: ``response`` on success, ``application_error`` for
-    a :class:`TaskQueueError`, ``rpc_error`` CALL_NOT_FOUND for an unknown service or method
-    and PARSE_ERROR for an envelope or request that cannot be parsed. Any other exception
-    propagates (the view turns it into INTERNAL_ERROR).
+    ``client_etas`` (if given) moves the ETAs of added tasks from the client's clock onto the
+    service's before the call is handled. Returns the ``remote_api.Response``: ``response``
+    on success, ``application_error`` for a :class:`TaskQueueError`, ``rpc_error``
+    CALL_NOT_FOUND for an unknown service or method and PARSE_ERROR for an envelope or
+    request that cannot be parsed. Any other exception propagates (the view turns it into
+    INTERNAL_ERROR).
     """
     try:
         envelope = codec.parse(remote.Request, body)
@@ -277,6 +294,8 @@ def call(service: QueueService, body: bytes) -> remote.Response:
         request = codec.parse(method.request_type, envelope.request)
     except codec.RpcFailure as failure:
         return codec.rpc_error(failure.code, failure.detail)
+    if client_etas is not None:
+        _move_client_etas(request, client_etas)
     _log.debug("rpc_http %s.%s", envelope.service_name, envelope.method)
     try:
         return codec.success(method.handler(service, request))

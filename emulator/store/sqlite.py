@@ -179,7 +179,7 @@ class SqliteTransaction:
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
         return self._tasks(
             f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
-            "WHERE queue = ? AND eta_usec < ? ORDER BY eta_usec, name LIMIT ?",
+            "WHERE queue = ? AND eta_usec <= ? ORDER BY eta_usec, name LIMIT ?",
             (queue, now_usec, limit),
         )
 
@@ -188,7 +188,7 @@ class SqliteTransaction:
     ) -> list[StoredTask]:
         return self._tasks(
             f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
-            "WHERE queue = ? AND tag = ? AND eta_usec < ? ORDER BY eta_usec, name LIMIT ?",
+            "WHERE queue = ? AND tag = ? AND eta_usec <= ? ORDER BY eta_usec, name LIMIT ?",
             (queue, tag, now_usec, limit),
         )
 
@@ -233,7 +233,7 @@ class SqliteTransaction:
         return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = ?", (queue,)))
 
     def count_leased(self, queue: str, now_usec: int) -> int:
-        sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec >= ? AND retry_count > 0"
+        sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec > ? AND retry_count > 0"
         return int(self._one(sql, (queue, now_usec)))
 
     def oldest_eta(self, queue: str) -> int | None:
@@ -306,9 +306,9 @@ class SqliteTransaction:
 
 
 _STATE_SQL = {
-    TaskState.READY: "eta_usec < ?",
-    TaskState.LEASED: "(eta_usec >= ? AND retry_count > 0)",
-    TaskState.DELAYED: "(eta_usec >= ? AND retry_count = 0)",
+    TaskState.READY: "eta_usec <= ?",
+    TaskState.LEASED: "(eta_usec > ? AND retry_count > 0)",
+    TaskState.DELAYED: "(eta_usec > ? AND retry_count = 0)",
 }
 
 
