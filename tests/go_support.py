@@ -29,31 +29,33 @@ def missing_toolchain() -> str | None:
     return None
 
 
-def go_env(cache_dir: Path) -> dict[str, str]:
-    """The environment for ``go build`` in GOPATH mode (a private cache if HOME has none)."""
+def go_env(gopath_root: Path, cache_dir: Path) -> dict[str, str]:
+    """The environment for ``go build`` in GOPATH mode, with ``gopath_root`` (a directory
+    holding ``src/<package>``) before :data:`GOCODE`; a private cache if HOME has none."""
     env = dict(os.environ)
-    env.update(GO111MODULE="off", GOPATH=os.pathsep.join([str(GO_DIR), str(GOCODE)]), GOFLAGS="")
+    gopath = os.pathsep.join([str(gopath_root), str(GOCODE)])
+    env.update(GO111MODULE="off", GOPATH=gopath, GOFLAGS="")
     if "GOCACHE" not in env and not (env.get("XDG_CACHE_HOME") or env.get("HOME")):
         env["GOCACHE"] = str(cache_dir)
     return env
 
 
-def build(out_dir: Path) -> Path:
-    """Build the program into ``out_dir``; return the binary's path.
+def build(out_dir: Path, package: str = PROGRAM, gopath_root: Path = GO_DIR) -> Path:
+    """Build ``package`` (``gopath_root/src/<package>``) into ``out_dir``; return the binary.
 
     Raises:
         RuntimeError: the build failed (the compiler's output is in the message).
     """
-    binary = out_dir / PROGRAM
+    binary = out_dir / package
     done = subprocess.run(
-        ["go", "build", "-o", str(binary), PROGRAM],
+        ["go", "build", "-o", str(binary), package],
         cwd=out_dir,
-        env=go_env(out_dir / "gocache"),
+        env=go_env(gopath_root, out_dir / "gocache"),
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"go build {PROGRAM} failed:\n{done.stdout}{done.stderr}")
+        raise RuntimeError(f"go build {package} failed:\n{done.stdout}{done.stderr}")
     return binary

@@ -6,7 +6,8 @@
 (``appengine.NewContext(r)``), and prints one JSON line of observations per scenario; the
 tests below check every observation exactly, the tasks the emulator stored afterwards
 (through the JSON API), the Go app's log lines arriving in the emulator's log
-(``logservice.Flush``), and that the Go side reports no error of its own.
+(``logservice.Flush``), and that the Go side reports no error of its own. The program of
+``docs/GO.md`` is built and run too.
 
 The program is built once per session in GOPATH mode (no module proxy); the tests are skipped
 when Go or the Debian sources are missing. Time moves through the emulator's test clock
@@ -256,7 +257,8 @@ def _run_requests(binary: Path, emulator: Emulator, work: Path) -> Run:
 def runs(
     go_binary: Path, emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Run]:
-    """Both contexts, one after the other, with the emulator's tasks reset in between."""
+    """Both contexts, one after the other, each on an emulator without tasks."""
+    emulator.json("POST", "/_emulator/reset")
     background = _run_background(go_binary, emulator)
     emulator.json("POST", "/_emulator/reset")
     request = _run_requests(go_binary, emulator, tmp_path_factory.mktemp("go-run"))
@@ -493,6 +495,19 @@ def check_limits(d: Json) -> None:
     assert d["stats"] == [stats()]
 
 
+def check_other_service(d: Json) -> None:
+    detail = (
+        "the emulator does not serve the 'memcache' service (call memcache.Get); "
+        "it serves taskqueue and logservice"
+    )
+    assert d["memcache_get"] == {
+        "type": "CallError",
+        "code": 1,  # CALL_NOT_FOUND
+        "detail": detail,
+        "message": f"Call error 1: {detail}",
+    }
+
+
 CHECKS: dict[str, Callable[[Json], None]] = {
     "example": check_example,
     "lease_by_tag": check_lease_by_tag,
@@ -506,6 +521,7 @@ CHECKS: dict[str, Callable[[Json], None]] = {
     "purge": check_purge,
     "eta_and_delay": check_eta_and_delay,
     "limits": check_limits,
+    "other_service": check_other_service,
 }
 
 
@@ -616,3 +632,57 @@ def test_without_the_runtime_variables_the_go_package_cannot_make_a_ticket(
     assert done.returncode == 2  # a Go panic
     assert "Metadata fetch failed for 'instance/attributes/gae_project'" in done.stderr
     assert done.stdout == ""
+
+
+# -- the program of docs/GO.md ---------------------------------------------------------------------
+
+
+def _doc_program() -> str:
+    """The first Go code block of docs/GO.md."""
+    text = (REPO / "docs" / "GO.md").read_text(encoding="utf-8")
+    match = re.search(r"^```go\n(.*?)^```$", text, re.S | re.M)
+    assert match, "docs/GO.md has no Go program"
+    return match.group(1)
+
+
+def test_the_program_in_docs_go_md_works(
+    go_binary: Path, emulator: Emulator, tmp_path: Path
+) -> None:
+    source = tmp_path / "gopath" / "src" / "app" / "main.go"
+    source.parent.mkdir(parents=True)
+    source.write_text(_doc_program(), encoding="utf-8")
+    app = go_support.build(tmp_path, package="app", gopath_root=tmp_path / "gopath")
+    emulator.json("POST", "/_emulator/reset")
+
+    def worker() -> str:
+        done = subprocess.run(
+            [str(app), "worker"],
+            env=app_env(emulator),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), done
+        return done.stdout
+
+    port = _free_port()
+    with (tmp_path / "app.stderr").open("w") as stderr:
+        proc = subprocess.Popen(
+            [str(app)], env=app_env(emulator, PORT=str(port)), stdout=stderr, stderr=stderr
+        )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/_ah/health", proc)
+        answers = [_http("GET", f"http://127.0.0.1:{port}/add?msg={m}") for m in ("hi", "yo")]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)
+    assert answers == [(200, b"added task1\n"), (200, b"added task2\n")]
+    assert (tmp_path / "app.stderr").read_text() == ""
+    assert worker() == (
+        'handled task1 (tag "greetings"): hi\nhandled task2 (tag "greetings"): yo\n'
+    )
+    assert worker() == "no tasks\n"
+    assert emulator.tasks("pull-queue") == []
+    logged = re.findall(r" INFO emulator\.app_log: \S+ (added task\d)$", emulator.log(), re.M)
+    assert logged[-2:] == ["added task1", "added task2"]
