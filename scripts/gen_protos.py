@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTO_DIR = Path("emulator") / "protos"
-PROTOS = ("taskqueue_wire.proto", "remote_api_wire.proto")
+PROTOS = ("taskqueue_wire.proto", "remote_api_wire.proto", "logservice_wire.proto")
 
 _BANNER = "# NO CHECKED-IN PROTOBUF GENCODE\n"
 _NOTE = "# Checked in on purpose; regenerate with `python scripts/gen_protos.py`.\n"

@@ -4,7 +4,8 @@ Each handler reads its request through :mod:`emulator.faces.rpc_codec`, calls th
 builds the response message, mirroring Google's dev stub (legacy-taskqueue-api.md §4) where
 the wire shape matters: BulkAdd reports queue-level problems per task, Delete too, and
 FetchQueueStats answers ``0 / -1`` for an unknown queue. Whole-call failures are raised as
-:class:`TaskQueueError` and become ``application_error`` in :func:`call`.
+:class:`TaskQueueError` and become ``application_error`` in :func:`call`. The dispatcher also
+routes ``logservice.Flush`` (Go apps' log lines) to :mod:`emulator.faces.rpc_logservice`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from emulator.core.model import AddResult, PeekFilter, StoredTask
 from emulator.core.service import QueueService
 from emulator.errors import ErrorCode, TaskQueueError
 from emulator.faces import rpc_codec as codec
+from emulator.faces import rpc_logservice
 from emulator.limits import MAX_PEEK_PAGE_SIZE
+from emulator.protos import logservice_wire_pb2 as log_wire
 from emulator.protos import remote_api_wire_pb2 as remote
 from emulator.protos import taskqueue_wire_pb2 as wire
 
@@ -254,12 +257,30 @@ METHODS: Final[Mapping[str, RpcMethod[Any]]] = MappingProxyType(
 )
 
 
+#: Every service ``/rpc_http`` serves, by ``remote_api.Request.service_name``.
+SERVICES: Final[Mapping[str, Mapping[str, RpcMethod[Any]]]] = MappingProxyType(
+    {
+        SERVICE_NAME: METHODS,
+        rpc_logservice.SERVICE_NAME: MappingProxyType(
+            {"Flush": RpcMethod(log_wire.FlushRequest, rpc_logservice.flush)}
+        ),
+    }
+)
+
+
 def _method(envelope: remote.Request) -> RpcMethod[Any]:
-    method = METHODS.get(envelope.method) if envelope.service_name == SERVICE_NAME else None
-    if method is None:
+    service, name = envelope.service_name, envelope.method
+    methods = SERVICES.get(service)
+    if methods is None:
         raise codec.RpcFailure(
             remote.RpcError.CALL_NOT_FOUND,
-            f"the emulator has no method {envelope.service_name}.{envelope.method}",
+            f"the emulator does not serve the {service!r} service (call {service}.{name}); "
+            f"it serves {' and '.join(SERVICES)}",
+        )
+    method = methods.get(name)
+    if method is None:
+        raise codec.RpcFailure(
+            remote.RpcError.CALL_NOT_FOUND, f"the emulator has no method {service}.{name}"
         )
     return method
 
@@ -284,8 +305,9 @@ def call(
     ``client_etas`` (if given) moves the ETAs of added tasks from the client's clock onto the
     service's before the call is handled. Returns the ``remote_api.Response``: ``response``
     on success, ``application_error`` for a :class:`TaskQueueError`, ``rpc_error``
-    CALL_NOT_FOUND for an unknown service or method and PARSE_ERROR for an envelope or
-    request that cannot be parsed. Any other exception propagates (the view turns it into
+    CALL_NOT_FOUND for an unknown service or method (:data:`SERVICES`) and PARSE_ERROR for an
+    envelope or request that cannot be parsed (also inside a handler, which raises
+    :class:`codec.RpcFailure`). Any other exception propagates (the view turns it into
     INTERNAL_ERROR).
     """
     try:
@@ -301,3 +323,5 @@ def call(
         return codec.success(method.handler(service, request))
     except TaskQueueError as err:
         return codec.application_error(err.code, err.message)
+    except codec.RpcFailure as failure:  # e.g. logservice.Flush with unparsable logs
+        return codec.rpc_error(failure.code, failure.detail)
