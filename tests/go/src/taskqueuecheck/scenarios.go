@@ -261,12 +261,12 @@ func retryLimit(r *run) {
 // unknown queue; the minute window moves with the emulator's clock.
 func stats(r *run) {
 	const q = "stats-queue"
-	ahead := r.emu.ahead()
+	r.record("ahead_usec", r.emu.ahead().Microseconds())
 	now := time.Now()
 	added, err := taskqueue.AddMulti(r.ctx, []*taskqueue.Task{
 		{Name: "s1", Payload: []byte("1"), Method: "PULL", ETA: now.Add(-time.Minute)},
 		{Name: "s2", Payload: []byte("2"), Method: "PULL", ETA: now.Add(-30 * time.Second)},
-		{Name: "s3", Payload: []byte("3"), Method: "PULL", Delay: ahead + time.Hour},
+		{Name: "s3", Payload: []byte("3"), Method: "PULL", Delay: time.Hour},
 	}, q)
 	r.must("AddMulti", err)
 	r.record("added", describeTasks(added))
@@ -305,15 +305,15 @@ func purge(r *run) {
 }
 
 // etaAndDelay: a task with an ETA and one with a Delay are leased once the emulator's
-// clock passes them (Go computes both from its own clock, so they are set relative to the
-// emulator's, which earlier scenarios moved ahead).
+// clock passes them. Go computes both from its own clock; earlier scenarios moved the
+// emulator's clock ahead, and the emulator moves Go's ETAs onto its clock by that much.
 func etaAndDelay(r *run) {
 	const q = "eta-queue"
-	ahead := r.emu.ahead()
-	at := time.Now().Add(ahead + time.Hour)
+	r.record("ahead_usec", r.emu.ahead().Microseconds())
+	at := time.Now().Add(time.Hour)
 	_, err := taskqueue.Add(r.ctx, &taskqueue.Task{Name: "at-eta", Payload: []byte("eta"), Method: "PULL", ETA: at}, q)
 	r.must("Add with ETA", err)
-	_, err = taskqueue.Add(r.ctx, &taskqueue.Task{Name: "delayed", Payload: []byte("delay"), Method: "PULL", Delay: ahead + 2*time.Hour}, q)
+	_, err = taskqueue.Add(r.ctx, &taskqueue.Task{Name: "delayed", Payload: []byte("delay"), Method: "PULL", Delay: 2 * time.Hour}, q)
 	r.must("Add with Delay", err)
 	r.record("eta_usec", usec(at))
 	st, err := taskqueue.QueueStats(r.ctx, []string{q})
@@ -354,7 +354,7 @@ func limits(r *run) {
 	r.record("tag_too_long", addErr(long))
 	r.record("payload_too_large", addErr(&taskqueue.Task{Method: "PULL", Payload: make([]byte, 1<<20)}))
 	far := pullTask("", "x")
-	far.ETA = time.Now().Add(r.emu.ahead() + 31*24*time.Hour)
+	far.ETA = time.Now().Add(31 * 24 * time.Hour)
 	r.record("eta_too_far", addErr(far))
 	many := make([]*taskqueue.Task, 101)
 	for i := range many {
