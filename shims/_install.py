@@ -7,17 +7,28 @@ and ``google.protobuf``: the shim never replaces it, it only adds attributes. Th
 packages ``google.appengine``, ``google.appengine.api`` and ``google.appengine.runtime`` are
 Google's own when the SDK is installed; otherwise the shim adds empty stand-ins (the
 ``runtime`` one also defines the SDK's request-level ``DeadlineExceededError``).
+
+Google's SDK has more modules inside its ``taskqueue`` package (``taskqueue_service_bytes_pb2``,
+``taskqueue_stub``, ``cloudtask``, ...) that the rest of the SDK imports: testbed, the datastore
+stubs, ``queueinfo``. While the shim is installed, :class:`_SdkSubmoduleFinder` loads them from
+Google's package directory under their usual names, so ``from google.appengine.ext import
+testbed`` (datastore, memcache, ndb) works side by side with the shim's ``taskqueue``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import importlib.abc
 import importlib.machinery
+import importlib.util
 import os
 import sys
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 from shims import _backend
@@ -37,6 +48,56 @@ class DeadlineExceededError(BaseException):
         return "The overall deadline for responding to the HTTP request was exceeded."
 
 
+class _SdkSubmoduleFinder(importlib.abc.MetaPathFinder):
+    """Finds ``google.appengine.api.taskqueue.<name>`` in Google's own package directory for
+    every ``<name>`` the shim does not provide itself (only while the shim is installed)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.loaded: list[str] = []
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        parent, _, name = fullname.rpartition(".")
+        if parent != TASKQUEUE or fullname == TASKQUEUE_MODULE:
+            return None
+        source = self.directory / f"{name}.py"
+        if not source.is_file():
+            return None
+        self.loaded.append(fullname)
+        return importlib.util.spec_from_file_location(fullname, source)
+
+    def package_attribute(self, name: str) -> ModuleType:
+        """The shim package's ``__getattr__`` while installed: ``from
+        google.appengine.api.taskqueue import taskqueue_stub`` asks the package (whose real
+        name is ``shims.taskqueue``) for the attribute first, so answer with Google's module.
+
+        Raises:
+            AttributeError: ``name`` is not one of Google's taskqueue submodules.
+        """
+        if not (self.directory / f"{name}.py").is_file():
+            raise AttributeError(f"module {TASKQUEUE!r} has no attribute {name!r}")
+        return importlib.import_module(f"{TASKQUEUE}.{name}")
+
+
+def _sdk_taskqueue_directory() -> Path | None:
+    """Where Google's ``google/appengine/api/taskqueue`` package lives, if it is installed
+    (found without importing it: importing it would load Google's taskqueue module)."""
+    try:
+        api = importlib.util.find_spec("google.appengine.api")
+    except (ImportError, ValueError):
+        return None
+    for location in (api.submodule_search_locations or []) if api else []:
+        directory = Path(location) / "taskqueue"
+        if (directory / "__init__.py").is_file():
+            return directory
+    return None
+
+
 @dataclass
 class _Installation:
     """What :func:`install` changed, so :func:`uninstall` can put it back."""
@@ -44,6 +105,7 @@ class _Installation:
     previous_modules: dict[str, ModuleType | None] = field(default_factory=dict)
     previous_attributes: list[tuple[ModuleType, str, object]] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
+    finder: _SdkSubmoduleFinder | None = None
 
 
 _lock = threading.RLock()
@@ -102,6 +164,11 @@ def install(
             _ensure_package(name, installation)
         for name, module in modules.items():
             _put_module(name, module, installation)
+        directory = _sdk_taskqueue_directory()
+        if directory is not None:
+            installation.finder = _SdkSubmoduleFinder(directory)
+            sys.meta_path.insert(0, installation.finder)
+            modules[TASKQUEUE].__getattr__ = installation.finder.package_attribute  # type: ignore[attr-defined]
         _installation = installation
 
 
@@ -113,6 +180,8 @@ def uninstall() -> None:
         installation, _installation = _installation, None
         if installation is None:
             return
+        if installation.finder is not None:
+            _forget_sdk_submodules(installation.finder)
         for name, previous in installation.previous_modules.items():
             if previous is None:
                 sys.modules.pop(name, None)
@@ -126,6 +195,22 @@ def uninstall() -> None:
         for name in reversed(installation.created):
             sys.modules.pop(name, None)
     _backend.close_all()
+
+
+def _forget_sdk_submodules(finder: _SdkSubmoduleFinder) -> None:
+    """Remove the finder and the SDK submodules loaded through it that were bound to the
+    shim's ``taskqueue`` (``taskqueue_stub`` imports it), so a later import of Google's SDK
+    loads them afresh. Generated ``*_pb2`` modules stay: they import nothing of the shim, and
+    loading one twice would register its descriptors twice."""
+    with contextlib.suppress(ValueError):
+        sys.meta_path.remove(finder)
+    from shims import taskqueue
+
+    taskqueue.__dict__.pop("__getattr__", None)
+    for name in finder.loaded:
+        taskqueue.__dict__.pop(name.rpartition(".")[2], None)
+        if not name.endswith("_pb2"):
+            sys.modules.pop(name, None)
 
 
 def _warn_about_loaded_sdk(modules: dict[str, ModuleType]) -> None:

@@ -244,3 +244,79 @@ except ImportError as exc:
     )
     assert_ok(result)
     assert "pip install appengine-python-standard" in result.stdout
+
+
+def test_googles_other_taskqueue_modules_import_with_the_shim_installed() -> None:
+    """Every import path of Google's SDK into ``google.appengine.api.taskqueue.*``."""
+    assert_ok(
+        run_python("""
+        import warnings
+        warnings.simplefilter("error", RuntimeWarning)
+        import shims
+        shims.install()
+        from google.appengine.api import taskqueue
+        assert taskqueue.__name__ == "shims.taskqueue"
+        from google.appengine.api.taskqueue import taskqueue_service_bytes_pb2
+        import google.appengine.api.taskqueue.taskqueue_stub as stub_module
+        from google.appengine.api.taskqueue import cloudtask, cloudtask_transactional
+        from google.appengine.api import queueinfo
+        from google.appengine.datastore import datastore_stub_util
+        from google.appengine.ext import testbed, deferred, ndb
+        from google.appengine.runtime import middlewares
+        assert stub_module.taskqueue is taskqueue.taskqueue
+        assert taskqueue_service_bytes_pb2.__name__ == (
+            "google.appengine.api.taskqueue.taskqueue_service_bytes_pb2"
+        )
+        try:
+            from google.appengine.api.taskqueue import no_such_module
+        except ImportError:
+            pass
+        else:
+            raise AssertionError("a name Google's package lacks must not import")
+        shims.uninstall()
+        from google.appengine.api import taskqueue as google_taskqueue
+        from google.appengine.api.taskqueue import taskqueue_stub
+        assert google_taskqueue.__name__ == "google.appengine.api.taskqueue"
+        assert taskqueue_stub.taskqueue.__name__ == "google.appengine.api.taskqueue.taskqueue"
+        assert not hasattr(taskqueue, "taskqueue_stub")
+        print("OK")
+        """)
+    )
+
+
+def test_testbed_ndb_memcache_and_the_shim_in_one_process(tmp_path: Path) -> None:
+    """A legacy suite: testbed for datastore and memcache, the shim for the task queue."""
+    (tmp_path / "queue.yaml").write_text("queue:\n- name: pull-q\n  mode: pull\n")
+    assert_ok(
+        run_python(
+            f"""
+        import shims
+        shims.install(queue_yaml={str(tmp_path / "queue.yaml")!r})
+        from google.appengine.api import memcache, taskqueue
+        from google.appengine.ext import deferred, ndb, testbed
+
+        class Counter(ndb.Model):
+            count = ndb.IntegerProperty(default=0)
+
+        bed = testbed.Testbed()
+        bed.activate()
+        bed.init_datastore_v3_stub()
+        bed.init_memcache_stub()
+        ndb.get_context().clear_cache()
+        key = Counter(id="a", count=2).put()
+        assert key.get().count == 2
+        memcache.set("k", "v")
+        assert memcache.get("k") == "v"
+
+        queue = taskqueue.Queue("pull-q")
+        queue.add(taskqueue.Task(payload="x", method="PULL", tag="t"))
+        [task] = queue.lease_tasks_by_tag(60, 10)
+        assert task.payload == b"x" and task.tag == "t"
+        queue.delete_tasks(task)
+        deferred.defer(print, "deferred")  # a push task on the default queue, via the shim
+        assert taskqueue.QueueStatistics.fetch("default").tasks == 1
+        bed.deactivate()
+        print("OK")
+        """
+        )
+    )
