@@ -168,7 +168,8 @@ def install(
         if directory is not None:
             installation.finder = _SdkSubmoduleFinder(directory)
             sys.meta_path.insert(0, installation.finder)
-            modules[TASKQUEUE].__getattr__ = installation.finder.package_attribute  # type: ignore[attr-defined]
+            # A module-level __getattr__ (PEP 562), set only while the shim is installed.
+            modules[TASKQUEUE].__dict__["__getattr__"] = installation.finder.package_attribute
         _installation = installation
 
 
