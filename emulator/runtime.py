@@ -5,17 +5,19 @@ Used by the CLI, by the shim's embedded backend and by the pytest plugin's live 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 from werkzeug.serving import (
     BaseWSGIServer,
+    ThreadedWSGIServer,
     WSGIRequestHandler,
     get_sockaddr,
-    make_server,
     select_address_family,
 )
 
@@ -46,9 +48,14 @@ class Runtime:
 
 
 def build_runtime(
-    queue_yaml: str | None, storage: str, *, clock: ControllableClock | None = None
+    queue_yaml: str | None,
+    storage: str,
+    *,
+    clock: ControllableClock | None = None,
+    create_parent: bool = False,
 ) -> Runtime:
-    """Load the config (raising ``ConfigError`` if it is bad) and open the store.
+    """Load the config (raising ``ConfigError`` if it is bad) and open the store
+    (``create_parent``: create the storage file's directory if it is missing).
 
     Raises:
         emulator.config_loader.ConfigError: the queue.yaml cannot be used.
@@ -56,12 +63,18 @@ def build_runtime(
     """
     watcher = ConfigWatcher(queue_yaml, logger=_log)
     watcher.load_initial()
-    store = SqliteTaskStore(storage)
+    store = SqliteTaskStore(storage, create_parent=create_parent)
     clock = clock or ControllableClock()
     return Runtime(LocalQueueService(store, clock, watcher.current), clock, store)
 
 
-def make_wsgi_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+#: How often the accept loop checks whether it should stop (seconds).
+POLL_INTERVAL_SECONDS = 0.05
+#: How long a stopping server waits for requests in progress to finish (seconds).
+DRAIN_TIMEOUT_SECONDS = 10.0
+
+
+def make_wsgi_server(app: Flask, host: str, port: int) -> EmulatorWSGIServer:
     """A threaded werkzeug server for ``app`` listening on ``host:port`` (0: any free port).
 
     Raises:
@@ -76,26 +89,106 @@ def make_wsgi_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(get_sockaddr(host, port, family))
         sock.listen(BaseWSGIServer.request_queue_size)
-        return make_server(
-            host,
-            port,
-            app,
-            threaded=True,
-            request_handler=KeepAliveRequestHandler,
-            fd=sock.fileno(),
-        )
+        return EmulatorWSGIServer(host, port, app, KeepAliveRequestHandler, fd=sock.fileno())
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
+
+
+class EmulatorWSGIServer(ThreadedWSGIServer):
+    """werkzeug's threaded server, stopping promptly without dropping requests in progress.
+
+    ``serve_forever`` notices :meth:`shutdown` within :data:`POLL_INTERVAL_SECONDS`. Then
+    :meth:`drain` lets every request that has begun (its request line has arrived) finish
+    and closes idle keep-alive connections at once, so a stop takes milliseconds when
+    nothing is in flight and as long as the slowest request otherwise.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections = threading.Condition()
+        self._idle: set[KeepAliveRequestHandler] = set()
+        self._busy: set[KeepAliveRequestHandler] = set()
+        self.draining = False
+
+    def serve_forever(self, poll_interval: float = POLL_INTERVAL_SECONDS) -> None:
+        super().serve_forever(poll_interval)
+
+    def connection_state(self, handler: KeepAliveRequestHandler, state: str | None) -> None:
+        """Record that ``handler``'s connection is ``"idle"`` (awaiting a request),
+        ``"busy"`` (serving one) or gone (None)."""
+        with self._connections:
+            self._idle.discard(handler)
+            self._busy.discard(handler)
+            if state == "idle":
+                self._idle.add(handler)
+            elif state == "busy":
+                self._busy.add(handler)
+            self._connections.notify_all()
+
+    def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> None:
+        """Refuse further requests on open connections, wait up to ``timeout`` for those in
+        progress, then close the idle connections (their handlers end at once)."""
+        with self._connections:
+            self.draining = True
+            self._connections.wait_for(lambda: not self._busy, timeout)
+            idle = list(self._idle)
+        for handler in idle:
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+
+
+class _RequestStartReader:
+    """The handler's input stream, telling the server when a request's first line arrives."""
+
+    def __init__(self, stream: Any, handler: KeepAliveRequestHandler) -> None:
+        self._stream = stream
+        self._handler = handler
+
+    def readline(self, size: int = -1) -> bytes:
+        line: bytes = self._stream.readline(size)
+        if line and self._handler.awaiting_request:
+            self._handler.awaiting_request = False
+            self._handler.server.connection_state(self._handler, "busy")
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 class KeepAliveRequestHandler(WSGIRequestHandler):
     """Speak HTTP/1.1 so clients (the shim, the SDK stub) can reuse one connection.
 
     werkzeug's default handler answers HTTP/1.0 and closes every connection; workers that
-    lease and delete in a loop then pay a TCP handshake per call.
+    lease and delete in a loop then pay a TCP handshake per call. The handler tells its
+    :class:`EmulatorWSGIServer` whether it is idle or serving, so a stop can drain it.
     """
 
     protocol_version = "HTTP/1.1"
+    server: EmulatorWSGIServer
+    awaiting_request = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile = _RequestStartReader(self.rfile, self)  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        if self.server.draining:
+            self.close_connection = True
+            return
+        self.awaiting_request = True
+        self.server.connection_state(self, "idle")
+        try:
+            super().handle_one_request()
+        finally:
+            self.server.connection_state(self, "idle")
+        if self.server.draining:
+            self.close_connection = True
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.connection_state(self, None)
 
 
 class ServerThread:
@@ -106,7 +199,7 @@ class ServerThread:
     """
 
     def __init__(self, app: Flask, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._server: BaseWSGIServer = make_wsgi_server(app, host, port)
+        self._server = make_wsgi_server(app, host, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="taskqueue-emulator", daemon=True
         )
@@ -130,7 +223,8 @@ class ServerThread:
         return self
 
     def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
+        """Stop serving (requests in progress finish) and wait for the thread to end."""
         self._server.shutdown()
+        self._server.drain()
         self._server.server_close()
         self._thread.join(timeout=10)

@@ -222,6 +222,7 @@ def _one_line_failure(result: subprocess.CompletedProcess[str], *mentions: str) 
 
 def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
     yaml_path = _write_yaml(tmp_path)
+    (tmp_path / "data").mkdir()
     args = ["--port", "0", "--storage", "data/tasks.db", "--queue-yaml", str(yaml_path)]
 
     with running(args, tmp_path) as server:
@@ -321,13 +322,39 @@ def test_unusable_storage(tmp_path: Path, kind: str) -> None:
         assert storage.read_bytes().startswith(b"these are not")
 
 
+def test_a_missing_directory_of_an_explicit_storage_path_is_not_created(tmp_path: Path) -> None:
+    result = run_cli(["--port", "0", "--storage", "typo/dir/x.db"], tmp_path)
+
+    _one_line_failure(result, "--storage: cannot open task storage typo/dir/x.db")
+    assert "the directory typo/dir does not exist" in result.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_missing_directory_named_by_the_environment_names_the_variable(
+    tmp_path: Path,
+) -> None:
+    env = _env(TASKQUEUE_EMULATOR_STORAGE="nope/x.db")
+    result = run_cli(["--port", "0"], tmp_path, env)
+
+    _one_line_failure(result, "TASKQUEUE_EMULATOR_STORAGE: cannot open task storage nope/x.db")
+
+
+def test_a_storage_parent_that_is_a_file_says_so(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    result = run_cli(["--port", "0", "--storage", "file/tasks.db"], tmp_path)
+
+    _one_line_failure(result, "file is not a directory")
+
+
 @pytest.mark.parametrize(
     ("args", "env", "mention"),
     [
         (["--port", "70000"], {}, "--port"),
         (["--port", "http"], {}, "--port"),
-        ([], {"TASKQUEUE_EMULATOR_PORT": "http"}, "port"),
-        ([], {"TASKQUEUE_EMULATOR_LOG_LEVEL": "loud"}, "TASKQUEUE_EMULATOR_LOG_LEVEL"),
+        ([], {"TASKQUEUE_EMULATOR_PORT": "abc"}, "TASKQUEUE_EMULATOR_PORT: port must be a number"),
+        ([], {"TASKQUEUE_EMULATOR_PORT": "99999"}, "TASKQUEUE_EMULATOR_PORT: port must be between"),
+        ([], {"TASKQUEUE_EMULATOR_LOG_LEVEL": "loud"}, "TASKQUEUE_EMULATOR_LOG_LEVEL: must be one"),
+        ([], {"TASKQUEUE_EMULATOR_TEST_CONTROL": "garbage"}, "TASKQUEUE_EMULATOR_TEST_CONTROL"),
         (["--log-level", "loud"], {}, "--log-level"),
         (["--bogus"], {}, "--bogus"),
     ],

@@ -312,7 +312,7 @@ def assert_leased(tasks: list[Json], window: list[int], lease_seconds: int) -> N
         assert low + lease_seconds * SEC <= task["eta_usec"] <= high + lease_seconds * SEC, task
 
 
-UNKNOWN = "queue 'no-such-queue' is not defined in queue.yaml"
+UNKNOWN = f"queue 'no-such-queue' is not defined in {QUEUE_YAML}"
 DEFAULT_IS_PUSH = "queue 'default' is a push queue, not a pull queue"
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import socket
+import threading
+
+from flask import Flask
 
 from emulator.runtime import ServerThread, build_runtime
 
@@ -44,3 +48,55 @@ def test_an_oversized_body_closes_the_connection_cleanly() -> None:
     finally:
         server.stop()
         runtime.close()
+
+
+def _slow_app(release: threading.Event, started: threading.Event) -> Flask:
+    app = Flask("slow")
+
+    @app.get("/slow")
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "done"
+
+    return app
+
+
+def test_a_stop_lets_a_request_in_progress_finish() -> None:
+    release, started = threading.Event(), threading.Event()
+    server = ServerThread(_slow_app(release, started)).start()
+    answers: list[tuple[int, bytes]] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        conn.request("GET", "/slow")
+        response = conn.getresponse()
+        answers.append((response.status, response.read()))
+
+    request = threading.Thread(target=client)
+    request.start()
+    assert started.wait(10)
+    stopping = threading.Thread(target=server.stop)
+    stopping.start()
+    stopping.join(0.3)
+    assert stopping.is_alive()  # the stop waits for the request in progress
+    release.set()
+    stopping.join(10)
+    request.join(10)
+    assert not stopping.is_alive()
+    assert answers == [(200, b"done")]
+
+
+def test_a_stop_does_not_wait_for_idle_connections() -> None:
+    release, started = threading.Event(), threading.Event()
+    server = ServerThread(_slow_app(release, started)).start()
+    idle = socket.create_connection((server.host, server.port))  # connected, sends nothing
+    try:
+        stopping = threading.Thread(target=server.stop)
+        stopping.start()
+        stopping.join(5)  # far below the drain timeout (10 s)
+        assert not stopping.is_alive()
+        idle.settimeout(5)
+        assert idle.recv(10) == b""  # closed by the server
+    finally:
+        idle.close()

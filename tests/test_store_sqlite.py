@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from tests.core_support import CONFIG, PULL, make_world, pull
 
 
 def test_tasks_tombstones_pauses_and_counters_survive_a_restart(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
     path = str(tmp_path / "db" / "tasks.sqlite3")
     world = make_world(path)
     world.add(pull(b"\x00\xffbin", name="keep", tag="t"), pull(name="gone"), pull())
@@ -141,3 +144,47 @@ def test_file_store_uses_wal(tmp_path: Path) -> None:
         mode = tx._conn.execute("PRAGMA journal_mode").fetchone()[0]  # type: ignore[attr-defined]
     assert mode == "wal"
     assert store.location.endswith("w.db")
+
+
+def test_only_an_explicit_request_creates_the_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "dir" / "tasks.db"
+    with pytest.raises(StoreError, match=r"the directory .*typo/dir does not exist"):
+        SqliteTaskStore(missing)
+    assert not (tmp_path / "typo").exists()
+    SqliteTaskStore(missing, create_parent=True).close()
+    assert missing.is_file()
+
+
+def test_a_parent_that_is_a_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match=r"file is not a directory"):
+        SqliteTaskStore(tmp_path / "file" / "sub" / "tasks.db")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write in any directory")
+def test_a_directory_without_write_permission_is_permission_denied(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(StoreError, match="permission denied: cannot write in the directory"):
+            SqliteTaskStore(locked / "tasks.db")
+    finally:
+        locked.chmod(0o700)
+
+
+def test_a_read_only_file_system_is_named(tmp_path: Path) -> None:
+    mount_point = tmp_path / "ro"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount_point)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        with pytest.raises(StoreError, match="is on a read-only file system"):
+            SqliteTaskStore(mount_point / "tasks.db")
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=False)

@@ -61,11 +61,10 @@ class LocalQueueService:
 
     def _queue(self, name: str) -> QueueConfig:
         validation.check_queue_name(name)
-        queue = self._config().get(name)
+        config = self._config()
+        queue = config.get(name)
         if queue is None:
-            raise TaskQueueError(
-                ErrorCode.UNKNOWN_QUEUE, f"queue {name!r} is not defined in queue.yaml"
-            )
+            raise TaskQueueError(ErrorCode.UNKNOWN_QUEUE, unknown_queue_message(name, config))
         return queue
 
     def _pull_queue(self, name: str) -> QueueConfig:
@@ -254,6 +253,21 @@ class LocalQueueService:
 
 
 # -- helpers (pure functions over a transaction) ------------------------------------------------
+
+
+NO_QUEUE_YAML_HINT = (
+    "no queue.yaml is loaded, so only the push queue 'default' exists; give one with "
+    "shims.install(queue_yaml=PATH), TASKQUEUE_EMULATOR_QUEUE_YAML=PATH, "
+    "taskqueue-emulator --queue-yaml PATH, or pytest --taskqueue-yaml PATH "
+    "(ini option taskqueue_yaml)"
+)
+
+
+def unknown_queue_message(name: str, config: QueuesConfig) -> str:
+    """Why ``name`` is not a queue: not in the loaded file, or no file loaded at all."""
+    if config.source is None:
+        return f"queue {name!r} is unknown: {NO_QUEUE_YAML_HINT}"
+    return f"queue {name!r} is not defined in {config.source}"
 
 
 def _other_mode(mode: QueueMode) -> str:

@@ -81,18 +81,27 @@ class SqliteTaskStore:
     """A :class:`emulator.core.store.TaskStore` in one SQLite database.
 
     Args:
-        location: a file path (created with its parent directory if missing) or ``:memory:``.
+        location: a file path (created if missing) or ``:memory:``.
+        create_parent: create the file's directory if it is missing (for the emulator's
+            default location only: a typo in an explicit path should not create directories).
         busy_timeout_ms: how long a transaction waits for another process's write lock.
 
     Raises:
-        StoreError: if the file cannot be opened or is not a database of ours.
+        StoreError: if the file cannot be opened or is not a database of ours; the message
+            says why in words (missing directory, not a directory, permission denied, ...).
     """
 
     def __init__(
-        self, location: str | os.PathLike[str] = MEMORY, *, busy_timeout_ms: int = 10_000
+        self,
+        location: str | os.PathLike[str] = MEMORY,
+        *,
+        create_parent: bool = False,
+        busy_timeout_ms: int = 10_000,
     ) -> None:
         self._location = str(location)
         self._lock = threading.RLock()
+        if self._location != MEMORY:
+            _check_location(Path(self._location), create_parent)
         self._conn = _connect(self._location, busy_timeout_ms)
 
     @property
@@ -115,12 +124,37 @@ class SqliteTaskStore:
             self._conn.close()
 
 
-def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
-    if location != MEMORY:
+def _check_location(path: Path, create_parent: bool) -> None:
+    """Fail early, in words, for the reasons SQLite reports as "unable to open database file"."""
+    parent = path.parent
+    if create_parent and not parent.exists():
         try:
-            Path(location).parent.mkdir(parents=True, exist_ok=True)
+            parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the directory for {location}: {exc}") from exc
+            raise StoreError(f"cannot create the directory {parent}: {exc.strerror}") from exc
+    problem = _location_problem(path, parent)
+    if problem:
+        raise StoreError(f"cannot open task storage {path}: {problem}")
+
+
+def _location_problem(path: Path, parent: Path) -> str | None:
+    for ancestor in reversed([parent, *parent.parents]):
+        if ancestor.exists() and not ancestor.is_dir():
+            return f"{ancestor} is not a directory"
+    if not parent.exists():
+        return f"the directory {parent} does not exist (create it, or use {MEMORY})"
+    if path.is_dir():
+        return "it is a directory, not a file"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        if os.statvfs(parent).f_flag & os.ST_RDONLY:
+            return f"the directory {parent} is on a read-only file system"
+        return f"permission denied: cannot write in the directory {parent}"
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "permission denied: the file is not readable and writable"
+    return None
+
+
+def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
