@@ -42,7 +42,7 @@ def _taskqueue_for(config: str, root: str) -> tuple[Any, Callable[[], None]]:
         bed.activate()
         bed.init_taskqueue_stub(root_path=root)
         return taskqueue, bed.deactivate
-    from shims import _backend
+    from shims import backends
     from shims import taskqueue as shim
 
     if config == "shim-remote-http":
@@ -53,8 +53,8 @@ def _taskqueue_for(config: str, root: str) -> tuple[Any, Callable[[], None]]:
         os.environ["TASKQUEUE_EMULATOR_HOST"] = server.address
         return shim, server.stop
     storage = ":memory:" if config.endswith("memory") else os.path.join(root, "tasks.sqlite3")
-    _backend.configure_embedded(yaml_path, storage)
-    return shim, _backend.close_all
+    backends.configure_embedded(yaml_path, storage)
+    return shim, backends.close_all
 
 
 def run_one(config: str, tasks: int) -> dict[str, float]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 
 from emulator import __version__
-from emulator.clock import ControllableClock
 from emulator.core.service import QueueService
-from emulator.faces.http_errors import register_error_handlers
-from emulator.faces.json_api import create_api_blueprint
-from emulator.faces.openapi import openapi_document
-from emulator.faces.rpc_http import create_rpc_blueprint
-from emulator.faces.test_control import create_control_blueprint
-from emulator.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.domain.clock import ControllableClock
+from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces.control.views import create_control_blueprint
+from emulator.faces.json.api import create_api_blueprint
+from emulator.faces.json.errors import register_error_handlers
+from emulator.faces.json.openapi import openapi_document
+from emulator.faces.rpc_http.views import create_rpc_blueprint
 
 
 def create_app(

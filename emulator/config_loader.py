@@ -1,4 +1,4 @@
-"""Load queue.yaml into a frozen :class:`~emulator.queue_config.QueuesConfig`, and watch it.
+"""Load queue.yaml into a frozen :class:`~emulator.domain.queue_config.QueuesConfig`, and watch it.
 
 Validation follows Google's ``queueinfo.py`` (every pattern is a full match), plus the rules
 production applied at deployment (Java ``QueueXml``): pull queues take no rate, bucket size,
@@ -28,8 +28,8 @@ import yaml
 from yaml.events import Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from emulator.limits import CONFIG_QUEUE_NAME_RE
-from emulator.queue_config import (
+from emulator.domain.limits import CONFIG_QUEUE_NAME_RE
+from emulator.domain.queue_config import (
     AclEntry,
     QueueConfig,
     QueueMode,

@@ -22,9 +22,9 @@ from werkzeug.serving import (
 )
 
 from emulator.app import create_app
-from emulator.clock import ControllableClock
 from emulator.config_loader import ConfigWatcher
-from emulator.core.local import LocalQueueService
+from emulator.core.pull_queue import LocalQueueService
+from emulator.domain.clock import ControllableClock
 from emulator.store.sqlite import SqliteTaskStore
 
 _log = logging.getLogger("emulator")

@@ -1,4 +1,5 @@
-"""Regenerate the checked-in protobuf code of ``emulator/protos`` (``*_pb2.py`` and ``.pyi``).
+"""Regenerate the checked-in protobuf code of ``emulator/faces/rpc_http/protos``
+(``*_pb2.py`` and ``.pyi``).
 
 Usage::
 
@@ -23,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PROTO_DIR = Path("emulator") / "protos"
+PROTO_DIR = Path("emulator") / "faces" / "rpc_http" / "protos"
 PROTOS = ("taskqueue_wire.proto", "remote_api_wire.proto", "logservice_wire.proto")
 
 _BANNER = "# NO CHECKED-IN PROTOBUF GENCODE\n"

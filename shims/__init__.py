@@ -13,6 +13,6 @@ variable is set, and to an emulator embedded in the process otherwise.
 
 from __future__ import annotations
 
-from shims._install import install, is_installed, uninstall
+from shims.install import install, is_installed, uninstall
 
 __all__ = ["install", "is_installed", "uninstall"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from shims._runner import main
+from shims.runner import main
 
 if __name__ == "__main__":
     sys.exit(main())

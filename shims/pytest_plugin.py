@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shims import _backend, _clock, testing
+from shims import backends, testing
+from shims import clock as client_clock
 
 if TYPE_CHECKING:
     from emulator.runtime import ServerThread
@@ -55,7 +56,7 @@ def queue_yaml_path(config: pytest.Config) -> str | None:
     if ini:
         base = config.inipath.parent if config.inipath else config.rootpath
         return str((base / str(ini)).resolve())
-    return os.environ.get(_backend.ENV_QUEUE_YAML) or None
+    return os.environ.get(backends.ENV_QUEUE_YAML) or None
 
 
 class TaskQueueClock:
@@ -95,19 +96,19 @@ def _taskqueue_emulator_server(pytestconfig: pytest.Config) -> Iterator[ServerTh
 def taskqueue_emulator(
     _taskqueue_emulator_server: ServerThread, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    from shims._remote import RemoteBackend
+    from shims.backends.remote import RemoteBackend
 
     address = _taskqueue_emulator_server.address
     control = RemoteBackend(address)
     control.use_system_clock()
     control.reset()
-    monkeypatch.setenv(_backend.ENV_HOST, address)
+    monkeypatch.setenv(backends.ENV_HOST, address)
     try:
         yield address
     finally:
         control.use_system_clock()
         control.close()
-        _clock.set_source(None)
+        client_clock.set_source(None)
 
 
 @pytest.fixture
@@ -122,23 +123,23 @@ def taskqueue(
     installed_here = not shims.is_installed()
     if installed_here:
         shims.install()
-    previous = _backend.use(backend)
+    previous = backends.use(backend)
     try:
         yield module
     finally:
-        _backend.use(previous)
+        backends.use(previous)
         backend.close()
-        _clock.set_source(None)
+        client_clock.set_source(None)
         if installed_here:
             shims.uninstall()
 
 
-def _fixture_backend(request: pytest.FixtureRequest) -> _backend.ControlledBackend:
+def _fixture_backend(request: pytest.FixtureRequest) -> backends.ControlledBackend:
     if "taskqueue_emulator" in request.fixturenames:
-        from shims._remote import RemoteBackend
+        from shims.backends.remote import RemoteBackend
 
         return RemoteBackend(request.getfixturevalue("taskqueue_emulator"))
-    from shims._embedded import EmbeddedBackend
+    from shims.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend.build(queue_yaml_path(request.config), ":memory:")
 
@@ -156,4 +157,4 @@ def taskqueue_clock(request: pytest.FixtureRequest) -> Iterator[TaskQueueClock]:
         try:
             clock.use_system()
         finally:
-            _clock.set_source(None)
+            client_clock.set_source(None)

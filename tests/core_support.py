@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emulator.clock import FakeClock
-from emulator.core.local import LocalQueueService
-from emulator.core.model import AddRequest
-from emulator.queue_config import QueueConfig, QueueMode, QueuesConfig, RetryParameters
+from emulator.core.pull_queue import LocalQueueService
+from emulator.domain.clock import FakeClock
+from emulator.domain.model import AddRequest
+from emulator.domain.queue_config import QueueConfig, QueueMode, QueuesConfig, RetryParameters
 from emulator.store.sqlite import SqliteTaskStore
 
 PULL = "pull-q"

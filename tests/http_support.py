@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from emulator.app import create_app
-from emulator.clock import ControllableClock
 from emulator.config_loader import parse_queue_yaml
-from emulator.core.local import LocalQueueService
+from emulator.core.pull_queue import LocalQueueService
+from emulator.domain.clock import ControllableClock
 from emulator.store.sqlite import SqliteTaskStore
 
 #: 2026-01-01T00:00:00Z in microseconds: the instant every test starts at.

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 
 from emulator.runtime import Runtime, ServerThread, build_runtime
-from shims._remote import RemoteBackend
+from shims.backends.remote import RemoteBackend
 from tests import shim_support
 from tests.shim_support import SEC, T0, FakeTime, sdk_time
 

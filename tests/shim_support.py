@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from emulator.clock import FakeClock
+from emulator.domain.clock import FakeClock
 from emulator.runtime import Runtime, ServerThread, build_runtime
-from shims import _backend, _clock, testing
-from shims._embedded import EmbeddedBackend
-from shims._remote import RemoteBackend
+from shims import backends, testing
+from shims import clock as client_clock
+from shims.backends.embedded import EmbeddedBackend
+from shims.backends.remote import RemoteBackend
 
 #: 2026-01-01T00:00:00Z in microseconds: the instant the fake clocks start at.
 T0 = FakeClock.DEFAULT_START_USEC  #: 2026-01-01T00:00:00Z, where every test clock starts
@@ -136,25 +137,25 @@ class ShimWorld:
     """The shim module over one backend, with the emulator's clock under test control."""
 
     taskqueue: Any
-    backend: _backend.ControlledBackend
+    backend: backends.ControlledBackend
 
     def advance(self, seconds: float) -> None:
         testing.advance_clock(seconds)
 
 
 @contextlib.contextmanager
-def shim_world(backend: _backend.ControlledBackend, now_usec: int = T0) -> Iterator[ShimWorld]:
+def shim_world(backend: backends.ControlledBackend, now_usec: int = T0) -> Iterator[ShimWorld]:
     """Make ``backend`` current, empty it and freeze its clock at ``now_usec``."""
     from shims import taskqueue
 
-    previous = _backend.use(backend)
+    previous = backends.use(backend)
     try:
         testing.reset()
         testing.set_clock(now_usec)
         yield ShimWorld(taskqueue, backend)
     finally:
-        _clock.set_source(None)
-        _backend.use(previous)
+        client_clock.set_source(None)
+        backends.use(previous)
 
 
 def embedded_backend(queue_yaml: Path | None) -> EmbeddedBackend:
@@ -242,9 +243,9 @@ def server(root: Path) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(params=["embedded", "live"])
-def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[_backend.ControlledBackend]:
+def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[backends.ControlledBackend]:
     """Each test twice: on an embedded backend and on the live server."""
-    chosen: _backend.ControlledBackend
+    chosen: backends.ControlledBackend
     if request.param == "embedded":
         chosen = embedded_backend(root / "queue.yaml")
     else:

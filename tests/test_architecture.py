@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parent.parent / "emulator" / "core"
-FORBIDDEN = ("flask", "werkzeug", "sqlite3", "grpc", "google", "emulator.faces", "emulator.store")
+FORBIDDEN = ("flask", "werkzeug", "sqlite3", "grpc", "google", "emulator.faces", "emulator.store.sqlite")
 
 
 def _imports(path: Path) -> set[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from emulator.config_loader import ConfigError, ConfigWatcher, load_queue_yaml, parse_queue_yaml
-from emulator.queue_config import (
+from emulator.domain.queue_config import (
     AclEntry,
     QueueMode,
     QueuesConfig,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.core.model import AddRequest
-from emulator.errors import ErrorCode, TaskQueueError
-from emulator.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
-from emulator.queue_config import QueueMode
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
+from emulator.domain.model import AddRequest
+from emulator.domain.queue_config import QueueMode
 from tests.core_support import PULL, PUSH, World, make_world, pull
 
 

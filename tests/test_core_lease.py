@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.errors import ErrorCode, TaskQueueError
-from emulator.queue_config import RetryParameters
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.queue_config import RetryParameters
 from tests.core_support import LIMITED, PULL, World, make_world, pull
 
 

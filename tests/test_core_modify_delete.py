@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.core.model import LeasedTask
-from emulator.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.model import LeasedTask
 from tests.core_support import PULL, World, make_world, pull
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.core.model import PeekFilter, TaskState
-from emulator.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.model import PeekFilter, TaskState
 from tests.core_support import PULL, World, make_world, pull
 
 

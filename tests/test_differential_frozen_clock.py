@@ -51,8 +51,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shims import _backend, testing
-from shims.sdk_stub import EmulatorTaskQueueStub
+from shims import backends, testing
+from shims.sdk.stub import EmulatorTaskQueueStub
 from tests.shim_support import (
     LIMITED,
     PULL,
@@ -416,7 +416,7 @@ class TestbedComparison(RuleBasedStateMachine):
 # -- our side: the shim (embedded, live server), Google's SDK over /rpc_http ---------------------
 
 
-def shim_side(backend: _backend.ControlledBackend) -> Callable[[contextlib.ExitStack, int], Side]:
+def shim_side(backend: backends.ControlledBackend) -> Callable[[contextlib.ExitStack, int], Side]:
     def build(stack: contextlib.ExitStack, start: int) -> Side:
         world = stack.enter_context(shim_world(backend, now_usec=start))
         return Side(world.taskqueue, lambda: None)
@@ -431,7 +431,7 @@ def rpc_side(address: str) -> Callable[[contextlib.ExitStack, int], Side]:
     def build(stack: contextlib.ExitStack, start: int) -> Side:
         from google.appengine.api import taskqueue
 
-        stack.enter_context(shim_world(_backend.current(), now_usec=start))
+        stack.enter_context(shim_world(backends.current(), now_usec=start))
         stub = EmulatorTaskQueueStub(address)
         stack.callback(stub.close)
         return Side(taskqueue, lambda: apiproxy_stub_map.apiproxy.ReplaceStub("taskqueue", stub))
@@ -472,9 +472,9 @@ def test_shim_on_a_live_emulator_matches_testbed_on_the_wall_clock(root: Path) -
 def test_sdk_through_rpc_http_matches_testbed_on_the_wall_clock(root: Path) -> None:
     with live_server(root / "queue.yaml") as server:
         backend = server.backend()
-        previous = _backend.use(backend)
+        previous = backends.use(backend)
         try:
             run(root, rpc_side(server.address))
         finally:
-            _backend.use(previous)
+            backends.use(previous)
             backend.close()

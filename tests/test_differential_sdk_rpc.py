@@ -2,7 +2,7 @@
 
 * **google**: Google's ``TaskQueueServiceStub`` from ``testbed`` (``root_path`` with our
   queue.yaml, ``gettime`` = the fake clock);
-* **emulator**: :class:`shims.sdk_stub.EmulatorTaskQueueStub` → ``POST /rpc_http`` → a live
+* **emulator**: :class:`shims.sdk.stub.EmulatorTaskQueueStub` → ``POST /rpc_http`` → a live
   emulator with the same queue.yaml, its clock frozen at the same fake time.
 
 Both run the unmodified SDK client (``taskqueue.Queue``/``Task``), whose ``time.time()`` is the
@@ -38,7 +38,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
-from shims.sdk_stub import EmulatorTaskQueueStub
+from shims.sdk.stub import EmulatorTaskQueueStub
 from tests.rpc_support import (
     LIMITED,
     PULL,

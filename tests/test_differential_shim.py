@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from shims import _backend, testing
+from shims import backends, testing
 from tests.shim_support import (
     LIMITED,
     PULL,
@@ -139,7 +139,7 @@ def stub_dict_view(task: dict[str, Any]) -> dict[str, Any]:
 class PullQueueComparison(RuleBasedStateMachine):
     """Drives both worlds; subclasses say which backend the shim uses."""
 
-    backend: _backend.ControlledBackend
+    backend: backends.ControlledBackend
     root: Path
 
     def __init__(self) -> None:
@@ -347,7 +347,7 @@ class PullQueueComparison(RuleBasedStateMachine):
             assert sdk_tasks == shim_tasks
 
 
-def run_comparison(backend: _backend.ControlledBackend, root: Path) -> None:
+def run_comparison(backend: backends.ControlledBackend, root: Path) -> None:
     machine = type("Comparison", (PullQueueComparison,), {"backend": backend, "root": root})
     run_state_machine_as_test(machine, settings=SETTINGS)
 

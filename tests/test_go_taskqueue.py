@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from emulator.errors import ErrorCode
+from emulator.domain.errors import ErrorCode
 from tests import go_support
 
 pytestmark = pytest.mark.e2e

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import __version__
-from emulator.limits import (
+from emulator.domain.limits import (
     MAX_ETA_USEC,
     MAX_LEASE_SECONDS,
     MAX_PULL_TASK_SIZE_BYTES,

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from emulator import __version__
-from emulator.errors import ErrorCode
-from emulator.faces.openapi import openapi_document
+from emulator.domain.errors import ErrorCode
+from emulator.faces.json.openapi import openapi_document
 from tests.http_support import NOW, PULL, PUSH, SEC, Api, make_api
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shims import _backend
+from shims import backends
 from tests.shim_support import LiveServer, live_server
 
 pytestmark = pytest.mark.e2e
@@ -32,7 +32,7 @@ def server() -> Iterator[LiveServer]:
 
 
 def start(script: str, *args: str, address: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), _backend.ENV_HOST: address}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), backends.ENV_HOST: address}
     return subprocess.Popen(
         [sys.executable, "-m", "shims", str(APP / script), *args],
         env=env,

@@ -22,8 +22,8 @@ from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
-from emulator.faces import rpc_logservice
-from emulator.protos import logservice_wire_pb2 as ours
+from emulator.faces.rpc_http import logservice as rpc_logservice
+from emulator.faces.rpc_http.protos import logservice_wire_pb2 as ours
 from emulator.runtime import Runtime, build_runtime
 from tests.go_support import APPENGINE_SRC
 from tests.rpc_support import T0_USEC, envelope, post_rpc, write_queue_yaml

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.core.model import AddRequest
-from emulator.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.model import AddRequest
 from emulator.runtime import build_runtime
 
 

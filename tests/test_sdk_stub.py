@@ -1,4 +1,4 @@
-"""End to end: Google's SDK, unmodified, through :mod:`shims.sdk_stub` and a live emulator.
+"""End to end: Google's SDK, unmodified, through :mod:`shims.sdk.stub` and a live emulator.
 
 The emulator runs on a free port in a thread with test control enabled; its clock and the
 SDK's ``time.time()`` are frozen at the same instant (T0) and moved together. Each test gets a
@@ -24,9 +24,9 @@ from google.appengine.api.taskqueue import taskqueue_service_bytes_pb2 as sdk
 from google.appengine.runtime import apiproxy_errors
 
 from emulator.runtime import ServerThread
-from shims import sdk_stub
-from shims._http import split_host
-from shims.sdk_stub import EmulatorTaskQueueStub, register_sdk_stub
+from shims.backends.http import split_host
+from shims.sdk import stub as sdk_stub
+from shims.sdk.stub import EmulatorTaskQueueStub, register_sdk_stub
 from tests.rpc_support import (
     LIMITED,
     PULL,

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import shims
-from shims import _backend
+import shims.sdk
+from shims import backends
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ sys.meta_path.insert(0, HideSdk())
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != _backend.ENV_HOST}
+    environment = {k: v for k, v in os.environ.items() if k != backends.ENV_HOST}
     environment.update(PYTHONPATH=str(ROOT), **env)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
@@ -207,18 +208,18 @@ def test_queue_yaml_comes_from_the_argument_or_the_environment(tmp_path: Path) -
 
 
 def test_use_sdk_needs_the_emulator_host(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(_backend.ENV_HOST, raising=False)
+    monkeypatch.delenv(backends.ENV_HOST, raising=False)
     with pytest.raises(RuntimeError, match="TASKQUEUE_EMULATOR_HOST"):
         shims.install(use_sdk=True)
 
 
 def test_use_sdk_registers_googles_sdk_with_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str | None] = []
-    fake = types.ModuleType("shims.sdk_stub")
+    fake = types.ModuleType("shims.sdk.stub")
     fake.register_sdk_stub = calls.append  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "shims.sdk_stub", fake)
-    monkeypatch.setattr(shims, "sdk_stub", fake, raising=False)
-    monkeypatch.setenv(_backend.ENV_HOST, "127.0.0.1:9")
+    monkeypatch.setitem(sys.modules, "shims.sdk.stub", fake)
+    monkeypatch.setattr(shims.sdk, "stub", fake, raising=False)
+    monkeypatch.setenv(backends.ENV_HOST, "127.0.0.1:9")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         shims.install(use_sdk=True)

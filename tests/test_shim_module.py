@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from shims import _backend, _clock, apiproxy_errors, testing
+from shims import apiproxy_errors, backends, testing
+from shims import clock as client_clock
 from shims import taskqueue as tq
-from shims._embedded import EmbeddedBackend
+from shims.backends.embedded import EmbeddedBackend
 from shims.taskqueue import _task
 from tests.shim_support import PULL, PUSH, SEC, T0, embedded_backend, write_queue_yaml
 
@@ -21,13 +22,13 @@ from tests.shim_support import PULL, PUSH, SEC, T0, embedded_backend, write_queu
 def backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[EmbeddedBackend]:
     monkeypatch.setenv("HTTP_HOST", "testbed.example.com")
     chosen = embedded_backend(write_queue_yaml(tmp_path))
-    previous = _backend.use(chosen)
+    previous = backends.use(chosen)
     testing.set_clock(T0)
     try:
         yield chosen
     finally:
         testing.use_system_clock()
-        _backend.use(previous)
+        backends.use(previous)
         chosen.close()
 
 
@@ -48,7 +49,7 @@ def test_auto_names_skip_names_already_taken(backend: EmbeddedBackend) -> None:
 
 def test_added_task_takes_the_eta_the_emulator_stored(backend: EmbeddedBackend) -> None:
     backend.set_clock(T0 + 500 * SEC)
-    _clock.set_source(lambda: T0)  # a client whose clock disagrees with the emulator's
+    client_clock.set_source(lambda: T0)  # a client whose clock disagrees with the emulator's
     plain, later = pull(), pull(countdown=10)
     assert plain._eta_usec == T0
     tq.Queue(PULL).add([plain, later])

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from shims import _backend, apiproxy_errors, testing
+from shims import apiproxy_errors, backends, testing
 from shims import taskqueue as tq
-from shims._remote import RemoteBackend
+from shims.backends.remote import RemoteBackend
 from tests.shim_support import (
     PULL,
     T0,
@@ -30,12 +30,12 @@ pytestmark = pytest.mark.e2e
 
 
 @contextlib.contextmanager
-def using(backend: _backend.ControlledBackend) -> Iterator[_backend.ControlledBackend]:
-    previous = _backend.use(backend)
+def using(backend: backends.ControlledBackend) -> Iterator[backends.ControlledBackend]:
+    previous = backends.use(backend)
     try:
         yield backend
     finally:
-        _backend.use(previous)
+        backends.use(previous)
         backend.close()
 
 
@@ -99,18 +99,18 @@ def test_a_refused_connection_raises_transient_error() -> None:
 def test_environment_variable_selects_the_remote_backend(
     server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    previous = _backend.use(None)
+    previous = backends.use(None)
     try:
-        monkeypatch.setenv(_backend.ENV_HOST, server.address)
-        chosen = _backend.current()
+        monkeypatch.setenv(backends.ENV_HOST, server.address)
+        chosen = backends.current()
         assert isinstance(chosen, RemoteBackend)
         assert chosen.description == f"http://{server.address}"
-        assert _backend.current() is chosen
-        monkeypatch.delenv(_backend.ENV_HOST)
-        assert not isinstance(_backend.current(), RemoteBackend)
+        assert backends.current() is chosen
+        monkeypatch.delenv(backends.ENV_HOST)
+        assert not isinstance(backends.current(), RemoteBackend)
     finally:
-        _backend.close_all()
-        _backend.use(previous)
+        backends.close_all()
+        backends.use(previous)
 
 
 def test_threads_share_a_backend_safely(remote: RemoteBackend) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shims import _backend
+from shims import backends
 from tests.shim_support import LiveServer, live_server, write_queue_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +32,7 @@ sys.exit(int(sys.argv[2]))
 
 
 def shims_main(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != _backend.ENV_HOST}
+    environment = {k: v for k, v in os.environ.items() if k != backends.ENV_HOST}
     environment.update(PYTHONPATH=str(ROOT), **env)
     return subprocess.run(
         [sys.executable, "-m", "shims", *args],
@@ -115,7 +115,7 @@ def server(app: Path) -> Iterator[LiveServer]:
 def test_a_script_talks_to_the_emulator_named_by_the_environment(
     app: Path, server: LiveServer
 ) -> None:
-    env = {_backend.ENV_HOST: server.address}
+    env = {backends.ENV_HOST: server.address}
     assert shims_main("program.py", "r1", "0", cwd=app, **env).returncode == 0
     result = shims_main("program.py", "r2", "0", cwd=app, **env)
     assert "leased ['r2']" in result.stdout and "stored 2" in result.stdout, result.stderr
@@ -133,9 +133,9 @@ print("stored", queue.fetch_statistics().tasks)
 
 @pytest.mark.e2e
 def test_use_sdk_runs_googles_sdk_against_the_emulator(app: Path, server: LiveServer) -> None:
-    pytest.importorskip("shims.sdk_stub")
+    pytest.importorskip("shims.sdk.stub")
     (app / "sdk_program.py").write_text(SDK_PROGRAM)
-    env = {_backend.ENV_HOST: server.address}
+    env = {backends.ENV_HOST: server.address}
     result = shims_main("--use-sdk", "sdk_program.py", cwd=app, **env)
     assert result.returncode == 0, result.stderr
     assert "module google.appengine.api.taskqueue google.appengine" in result.stdout
@@ -151,7 +151,7 @@ def test_use_sdk_without_an_emulator_host_is_a_usage_error(app: Path) -> None:
 
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_help_prints_usage_and_exits_0(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from shims._runner import main
+    from shims.runner import main
 
     assert main([flag]) == 0
     out = capsys.readouterr().out
@@ -159,6 +159,6 @@ def test_help_prints_usage_and_exits_0(flag: str, capsys: pytest.CaptureFixture[
 
 
 def test_help_after_the_script_belongs_to_the_script() -> None:
-    from shims._runner import parse
+    from shims.runner import parse
 
     assert parse(["app.py", "--help"]).args == ["--help"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from shims import _backend
+from shims import backends
 from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
     LIMITED,
     PULL,
@@ -225,7 +225,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario_matches_google_sdk(
-    name: str, root: Path, backend: _backend.ControlledBackend
+    name: str, root: Path, backend: backends.ControlledBackend
 ) -> None:
     scenario = SCENARIOS[name]
     with sdk_world(root) as sdk:

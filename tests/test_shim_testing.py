@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shims import _backend, testing
+from shims import backends, testing
 from shims import taskqueue as tq
 from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
     LIMITED,
@@ -71,7 +71,7 @@ def observe(helpers: Any) -> tuple[Any, ...]:
 
 
 def test_helpers_return_what_testbed_returns(
-    root: Path, backend: _backend.ControlledBackend, monkeypatch: pytest.MonkeyPatch
+    root: Path, backend: backends.ControlledBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with sdk_world(root) as sdk:
         populate(sdk.taskqueue, sdk.advance)
@@ -85,7 +85,7 @@ def test_helpers_return_what_testbed_returns(
     assert actual_filtered == expected_filtered
 
 
-def test_eta_delta_is_relative_to_the_emulator_clock(backend: _backend.ControlledBackend) -> None:
+def test_eta_delta_is_relative_to_the_emulator_clock(backend: backends.ControlledBackend) -> None:
     with shim_world(backend):
         tq.Queue(PULL).add(tq.Task(payload="x", method="PULL", countdown=90))
         [task] = testing.GetTasks(PULL)
@@ -95,7 +95,7 @@ def test_eta_delta_is_relative_to_the_emulator_clock(backend: _backend.Controlle
         assert testing.GetQueues()[2]["eta_delta"] == "0:00:10 ago"
 
 
-def test_unknown_queue_raises_key_error(backend: _backend.ControlledBackend) -> None:
+def test_unknown_queue_raises_key_error(backend: backends.ControlledBackend) -> None:
     with shim_world(backend):
         with pytest.raises(KeyError):
             testing.GetTasks("nope")
@@ -103,7 +103,7 @@ def test_unknown_queue_raises_key_error(backend: _backend.ControlledBackend) -> 
         testing.DeleteTask("nope", "x")
 
 
-def test_flush_and_delete_task_leave_no_tombstones(backend: _backend.ControlledBackend) -> None:
+def test_flush_and_delete_task_leave_no_tombstones(backend: backends.ControlledBackend) -> None:
     with shim_world(backend):
         queue = tq.Queue(PULL)
         queue.add([tq.Task(payload="x", method="PULL", name=n) for n in ("a", "b", "c")])
@@ -117,7 +117,7 @@ def test_flush_and_delete_task_leave_no_tombstones(backend: _backend.ControlledB
 
 
 def test_reset_empties_everything_and_restarts_auto_names(
-    backend: _backend.ControlledBackend,
+    backend: backends.ControlledBackend,
 ) -> None:
     with shim_world(backend):
         tq.Queue(PULL).add([tq.Task(payload="x", method="PULL") for _ in range(2)])
@@ -131,7 +131,7 @@ def test_reset_empties_everything_and_restarts_auto_names(
 
 
 def test_clock_controls_drive_the_emulator_and_the_client(
-    backend: _backend.ControlledBackend,
+    backend: backends.ControlledBackend,
 ) -> None:
     with shim_world(backend):
         assert testing.now_usec() == T0
@@ -145,7 +145,7 @@ def test_clock_controls_drive_the_emulator_and_the_client(
         assert abs(testing.now_usec() - tq.Task(payload="", method="PULL")._eta_usec) < 60 * SEC
 
 
-def test_stub_object_offers_the_helpers_as_methods(backend: _backend.ControlledBackend) -> None:
+def test_stub_object_offers_the_helpers_as_methods(backend: backends.ControlledBackend) -> None:
     with shim_world(backend):
         stub = testing.stub
         tq.Queue(PULL).add(tq.Task(payload="x", method="PULL", name="m"))

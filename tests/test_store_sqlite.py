@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from emulator.clock import FakeClock
-from emulator.core.local import LocalQueueService
-from emulator.errors import ErrorCode
+from emulator.core.pull_queue import LocalQueueService
+from emulator.domain.clock import FakeClock
+from emulator.domain.errors import ErrorCode
 from emulator.store.sqlite import SqliteTaskStore, StoreError
 from tests.core_support import CONFIG, PULL, make_world, pull
 

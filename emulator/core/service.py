@@ -1,8 +1,8 @@
 """``QueueService``: the one interface every face talks to and every backend implements.
 
-Implementations: :class:`emulator.core.local.LocalQueueService` (core semantics + a store)
+Implementations: :class:`emulator.core.pull_queue.LocalQueueService` (core semantics + a store)
 and, later, a Cloud Tasks forwarding service. Whole-operation failures raise
-:class:`emulator.errors.TaskQueueError`; per-task outcomes of batches come back as codes.
+:class:`emulator.domain.errors.TaskQueueError`; per-task outcomes of batches come back as codes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from emulator.core.model import (
+from emulator.domain.errors import ErrorCode
+from emulator.domain.model import (
     AddRequest,
     AddResult,
     LeasedTask,
@@ -19,8 +20,7 @@ from emulator.core.model import (
     StoredTask,
     TaskPage,
 )
-from emulator.errors import ErrorCode
-from emulator.queue_config import QueueConfig, QueuesConfig
+from emulator.domain.queue_config import QueueConfig, QueuesConfig
 
 
 class QueueService(Protocol):

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 
-from emulator.core.model import AddRequest
-from emulator.errors import ErrorCode, TaskQueueError
-from emulator.limits import (
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.limits import (
     CONFIG_QUEUE_NAME_RE,
     MAX_DISPATCH_DEADLINE_USEC,
     MAX_ETA_USEC,
@@ -24,7 +23,8 @@ from emulator.limits import (
     MIN_DISPATCH_DEADLINE_USEC,
     TASK_NAME_RE,
 )
-from emulator.queue_config import QueueConfig, QueueMode
+from emulator.domain.model import AddRequest
+from emulator.domain.queue_config import QueueConfig, QueueMode
 
 Problem = tuple[ErrorCode, str] | None
 

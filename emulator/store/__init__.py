@@ -1,1 +1,1 @@
-"""Storage implementations of :class:`emulator.core.store.TaskStore`."""
+"""Storage implementations of :class:`emulator.store.protocol.TaskStore`."""

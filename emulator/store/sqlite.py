@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from emulator.core.model import StoredTask, TaskState
-from emulator.queue_config import QueueMode, RetryParameters
+from emulator.domain.model import StoredTask, TaskState
+from emulator.domain.queue_config import QueueMode, RetryParameters
 
 MEMORY = ":memory:"
 SCHEMA_VERSION = 1
@@ -78,7 +78,7 @@ class StoreError(Exception):
 
 
 class SqliteTaskStore:
-    """A :class:`emulator.core.store.TaskStore` in one SQLite database.
+    """A :class:`emulator.store.protocol.TaskStore` in one SQLite database.
 
     Args:
         location: a file path (created if missing) or ``:memory:``.
@@ -178,7 +178,7 @@ def _migrate(conn: sqlite3.Connection, location: str) -> None:
 
 
 class SqliteTransaction:
-    """The verbs of :class:`emulator.core.store.StoreTransaction` as SQL on one connection."""
+    """The verbs of :class:`emulator.store.protocol.StoreTransaction` as SQL on one connection."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn

@@ -1,6 +1,6 @@
 """Making backend calls the way the SDK makes RPCs: async with a result hook, or sync.
 
-The backend is chosen (``shims._backend.current()``) when the call is made, so an RPC keeps
+The backend is chosen (``shims.backends.current()``) when the call is made, so an RPC keeps
 talking to the backend it started on.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shims import _backend
+from shims import backends
 from shims.taskqueue._rpc import ResultHook, UserRPC, create_rpc, sync_call
 
-BackendCall = Callable[[_backend.Backend, float], Any]
+BackendCall = Callable[[backends.Backend, float], Any]
 
 
 def make_async_call(
@@ -26,12 +26,12 @@ def make_async_call(
             f"rpc must come from this module's create_rpc(), not {type(rpc).__module__}"
         )
     assert rpc.service == "taskqueue", repr(rpc.service)
-    backend = _backend.current()
+    backend = backends.current()
     rpc.make_call(method, lambda deadline: call(backend, deadline), hook)
     return rpc
 
 
 def make_sync_call(call: BackendCall) -> Any:
     """Run ``call`` now; errors are raised as taskqueue exceptions."""
-    backend = _backend.current()
+    backend = backends.current()
     return sync_call(lambda deadline: call(backend, deadline))

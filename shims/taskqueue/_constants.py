@@ -1,6 +1,6 @@
 """Limits, patterns and singletons of ``google.appengine.api.taskqueue``, named as in the SDK.
 
-The numbers come from :mod:`emulator.limits`, the one home of every limit; this module adds
+The numbers come from :mod:`emulator.domain.limits`, the one home of every limit; this module adds
 the SDK's own spellings (timedeltas, ``$``-anchored patterns quoted in its messages).
 
 Values follow Google's ``appengine-python-standard`` ``taskqueue.py`` (Apache-2.0,
@@ -13,8 +13,8 @@ import datetime
 import re
 from typing import Final
 
-from emulator import limits
-from emulator.limits import (
+from emulator.domain import limits
+from emulator.domain.limits import (
     MAX_LEASE_SECONDS,
     MAX_PULL_TASK_SIZE_BYTES,
     MAX_PUSH_TASK_SIZE_BYTES,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from emulator.errors import ErrorCode
+from emulator.domain.errors import ErrorCode
 
 
 class Error(Exception):

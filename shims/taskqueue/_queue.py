@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from emulator.core.model import AddRequest, AddResult, LeasedTask
-from emulator.errors import ErrorCode
+from emulator.domain.errors import ErrorCode
+from emulator.domain.model import AddRequest, AddResult, LeasedTask
 from shims.taskqueue import _constants as c
 from shims.taskqueue._calls import make_async_call, make_sync_call
 from shims.taskqueue._errors import (

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.core.model import AddRequest
-from emulator.queue_config import QueueMode
+from emulator.domain.model import AddRequest
+from emulator.domain.queue_config import QueueMode
 from shims.taskqueue._errors import BadTaskStateError, InvalidEtaError
 from shims.taskqueue._headers import flatten_params
 from shims.taskqueue._task import Task

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emulator.queue_config import RetryParameters
+from emulator.domain.queue_config import RetryParameters
 from shims.taskqueue._errors import InvalidTaskRetryOptionsError
 
 #: A frozenset built in the SDK's order, so ``repr`` lists attributes in the SDK's order.

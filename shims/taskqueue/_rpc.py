@@ -19,7 +19,7 @@ import concurrent.futures
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from emulator.errors import TaskQueueError
+from emulator.domain.errors import TaskQueueError
 from shims import apiproxy_errors
 from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
 from shims.taskqueue._errors import InvalidDeadlineError, _TranslateError

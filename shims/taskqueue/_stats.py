@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from emulator.core.model import QueueStats
+from emulator.domain.model import QueueStats
 from shims.taskqueue._calls import make_async_call
 from shims.taskqueue._errors import InvalidQueueError
 from shims.taskqueue._queue import Queue

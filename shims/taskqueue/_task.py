@@ -6,7 +6,7 @@ automatically) follows ``taskqueue.Task`` of Google's ``appengine-python-standar
 
 Where the shim differs on purpose:
 
-* "now" comes from :mod:`shims._clock` (the wall clock unless a test controls it);
+* "now" comes from :mod:`shims.clock` (the wall clock unless a test controls it);
 * a task added without ``eta``/``countdown`` gets its ETA from the emulator's clock when it
   is added, and every added task's ``eta`` is updated to the ETA the emulator stored;
 * the "HTTP_HOST is not set" warning is logged once per process, not for every task.
@@ -23,8 +23,8 @@ import time
 import urllib.parse
 from typing import Any
 
-from emulator.core.model import LeasedTask
-from shims import _clock
+from emulator.domain.model import LeasedTask
+from shims import clock as client_clock
 from shims.taskqueue import _constants as c
 from shims.taskqueue._errors import (
     InvalidDispatchDeadlineError,
@@ -153,8 +153,8 @@ def _determine_eta_posix(eta: Any, countdown: Any) -> float:
             raise InvalidTaskError("Countdown must be a number") from None
         except OverflowError:
             raise InvalidTaskError("Countdown out of range") from None
-        return _clock.now() + seconds
-    return _clock.now()
+        return client_clock.now() + seconds
+    return client_clock.now()
 
 
 def _encode_params(params: Any) -> str:
@@ -236,7 +236,7 @@ class Task:
         self.__enqueued = False
         self.__deleted = False
 
-        if self.__eta_posix - _clock.now() > c._MAX_COUNTDOWN_SECONDS:
+        if self.__eta_posix - client_clock.now() > c._MAX_COUNTDOWN_SECONDS:
             raise InvalidEtaError("ETA too far in the future")
         if kwargs.get("_size_check", True):
             self.__check_size()

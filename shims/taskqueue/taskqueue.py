@@ -3,7 +3,7 @@
 Every public name of Google's module (``appengine-python-standard`` 3.1.0; Apache-2.0,
 Copyright 2007 Google LLC) with the same signatures, defaults, client-side validation,
 messages and exceptions; the work is done by the task-queue emulator, embedded in this
-process or reached over HTTP at ``TASKQUEUE_EMULATOR_HOST`` (see :mod:`shims._backend`).
+process or reached over HTTP at ``TASKQUEUE_EMULATOR_HOST`` (see :mod:`shims.backends`).
 Deliberate differences are listed in ``docs/COMPATIBILITY.md``.
 """
 

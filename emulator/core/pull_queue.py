@@ -1,0 +1,412 @@
+"""``LocalQueueService``: App Engine pull-queue semantics over a :class:`TaskStore`.
+
+Pure: time comes from the injected clock (read once per operation), configuration from an
+injected provider, data from the store's transactions. Each public method is one
+transaction, so it is atomic with respect to every other operation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Sequence
+
+from emulator.core import validation
+from emulator.domain.clock import Clock
+from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.limits import (
+    AUTO_TASK_NAME_PREFIX,
+    LEASE_WINDOW_HOUR_USEC,
+    LEASE_WINDOW_MINUTE_USEC,
+    MAX_PEEK_PAGE_SIZE,
+    usec_from_seconds,
+)
+from emulator.domain.model import (
+    AddRequest,
+    AddResult,
+    LeasedTask,
+    PeekFilter,
+    QueueStats,
+    StoredTask,
+    TaskPage,
+)
+from emulator.domain.queue_config import QueueConfig, QueueMode, QueuesConfig
+from emulator.store.protocol import StoreTransaction, TaskStore
+
+ConfigProvider = Callable[[], QueuesConfig]
+_log = logging.getLogger("emulator.core")
+
+
+class LocalQueueService:
+    """The reference implementation of :class:`emulator.core.service.QueueService`."""
+
+    def __init__(
+        self, store: TaskStore, clock: Clock, config: ConfigProvider | QueuesConfig
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._config: ConfigProvider = (
+            (lambda: config) if isinstance(config, QueuesConfig) else config
+        )
+
+    def config(self) -> QueuesConfig:
+        return self._config()
+
+    def now_usec(self) -> int:
+        return self._clock.now_usec()
+
+    def queue(self, queue_name: str) -> QueueConfig:
+        return self._queue(queue_name)
+
+    def _queue(self, name: str) -> QueueConfig:
+        validation.check_queue_name(name)
+        config = self._config()
+        queue = config.get(name)
+        if queue is None:
+            raise TaskQueueError(ErrorCode.UNKNOWN_QUEUE, unknown_queue_message(name, config))
+        return queue
+
+    def _pull_queue(self, name: str) -> QueueConfig:
+        queue = self._queue(name)
+        if queue.mode is not QueueMode.PULL:
+            raise TaskQueueError(
+                ErrorCode.INVALID_QUEUE_MODE, f"queue {name!r} is a push queue, not a pull queue"
+            )
+        return queue
+
+    # -- add ---------------------------------------------------------------------------------
+
+    def add(self, queue_name: str, requests: Sequence[AddRequest]) -> list[AddResult]:
+        queue = self._queue(queue_name)
+        validation.check_batch_size(len(requests))
+        now = self._clock.now_usec()
+        wrong_mode = any(r.mode not in (None, queue.mode) for r in requests)
+        with self._store.transaction() as tx:
+            prepared, auto_named = self._prepare_batch(tx, queue, requests, now)
+            if wrong_mode or any(r.code is not ErrorCode.SKIPPED for r in prepared):
+                results = prepared  # commit the advanced auto-name counter, as the stub does
+            else:
+                results = [
+                    _store_one(tx, queue, req, result.name or "", now, result.name in auto_named)
+                    for req, result in zip(requests, prepared, strict=True)
+                ]
+        if wrong_mode and all(r.code is ErrorCode.SKIPPED for r in prepared):
+            raise TaskQueueError(
+                ErrorCode.INVALID_QUEUE_MODE,
+                f"queue {queue.name!r} is a {queue.mode.label} queue; "
+                f"{_other_mode(queue.mode)} tasks cannot be added to it",
+            )
+        return results
+
+    def _prepare_batch(
+        self, tx: StoreTransaction, queue: QueueConfig, requests: Sequence[AddRequest], now: int
+    ) -> tuple[list[AddResult], set[str]]:
+        """Validate every request (all-or-nothing) and choose names for unnamed ones.
+
+        Returns the per-request results (SKIPPED when valid) and the names chosen here, which
+        are known to be free in the queue.
+        """
+        results: list[AddResult] = []
+        auto_named: set[str] = set()
+        explicit = {r.name for r in requests if r.name}
+        for req in requests:
+            problem = validation.check_add_request(queue, req, _eta(req, now), now)
+            if problem is not None:
+                results.append(AddResult(problem[0], req.name or None, problem[1]))
+                continue
+            name = req.name
+            if not name:
+                name = _choose_name(tx, queue.name, explicit)
+                auto_named.add(name)
+            explicit.add(name)
+            results.append(AddResult(ErrorCode.SKIPPED, name))
+        return results, auto_named
+
+    # -- lease -------------------------------------------------------------------------------
+
+    def lease(
+        self,
+        queue_name: str,
+        lease_seconds: float,
+        max_tasks: int,
+        *,
+        group_by_tag: bool = False,
+        tag: str | None = None,
+    ) -> list[LeasedTask]:
+        queue = self._pull_queue(queue_name)
+        lease_usec = usec_from_seconds(validation.check_lease_seconds(lease_seconds))
+        validation.check_max_tasks(max_tasks)
+        if tag is not None and not group_by_tag:
+            raise TaskQueueError(
+                ErrorCode.INVALID_REQUEST, "Tag specified, but group_by_tag was not."
+            )
+        now = self._clock.now_usec()
+        with self._store.transaction() as tx:
+            _check_running(tx, queue.name)
+            candidates = _lease_candidates(tx, queue.name, now, max_tasks, group_by_tag, tag)
+            chosen = [task for task in candidates if _may_lease(tx, queue, task)]
+            eta = now + lease_usec
+            if chosen:
+                tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
+                tx.record_leases(queue.name, now, len(chosen))
+            tx.prune_lease_log(now - LEASE_WINDOW_HOUR_USEC)
+        return [LeasedTask(t.name, eta, t.retry_count + 1, t.payload, t.tag) for t in chosen]
+
+    def modify_lease(
+        self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
+    ) -> int:
+        queue = self._pull_queue(queue_name)
+        lease_usec = usec_from_seconds(validation.check_lease_seconds(lease_seconds))
+        now = self._clock.now_usec()
+        with self._store.transaction() as tx:
+            _check_running(tx, queue.name)
+            task = _existing_task(tx, queue.name, task_name)
+            if task.eta_usec != eta_usec:
+                raise TaskQueueError(
+                    ErrorCode.TASK_LEASE_EXPIRED,
+                    f"task {task_name!r} is not leased with ETA {eta_usec} (its lease changed)",
+                )
+            if task.eta_usec <= now:  # the lease has ended: the task is leasable again
+                raise TaskQueueError(
+                    ErrorCode.TASK_LEASE_EXPIRED, f"the lease on task {task_name!r} has expired"
+                )
+            new_eta = now + lease_usec
+            tx.set_eta(queue.name, task.name, new_eta)
+            return new_eta
+
+    # -- delete, purge, pause ----------------------------------------------------------------
+
+    def delete(self, queue_name: str, task_names: Sequence[str]) -> list[ErrorCode]:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            return [_delete_one(tx, queue.name, name) for name in task_names]
+
+    def purge(self, queue_name: str) -> int:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            return tx.delete_all(queue.name, tombstone=True)
+
+    def pause(self, queue_name: str) -> None:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            tx.set_paused(queue.name, True)
+
+    def resume(self, queue_name: str) -> None:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            tx.set_paused(queue.name, False)
+
+    # -- statistics and peeking ----------------------------------------------------------------
+
+    def stats(self, queue_names: Sequence[str]) -> list[QueueStats]:
+        config = self._config()
+        now = self._clock.now_usec()
+        with self._store.transaction() as tx:
+            return [_stats_one(tx, config.get(name), name, now) for name in queue_names]
+
+    def peek(self, queue_name: str, where: PeekFilter) -> TaskPage:
+        queue = self._queue(queue_name)
+        if not 1 <= where.limit <= MAX_PEEK_PAGE_SIZE:
+            raise TaskQueueError(
+                ErrorCode.INVALID_REQUEST, f"limit must be between 1 and {MAX_PEEK_PAGE_SIZE}"
+            )
+        after = decode_page_token(where.page_token) if where.page_token else None
+        now = self._clock.now_usec()
+        with self._store.transaction() as tx:
+            tasks = tx.page_tasks(
+                queue.name,
+                now_usec=now,
+                states=where.states,
+                tag=where.tag,
+                after=after,
+                limit=where.limit + 1,
+            )
+        more = len(tasks) > where.limit
+        tasks = tasks[: where.limit]
+        token = encode_page_token(tasks[-1].eta_usec, tasks[-1].name) if more else None
+        return TaskPage(tasks=tasks, next_page_token=token, now_usec=now)
+
+    def get_task(self, queue_name: str, task_name: str) -> StoredTask:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            return _existing_task(tx, queue.name, task_name)
+
+    # -- test support --------------------------------------------------------------------------
+
+    def flush_queue(self, queue_name: str) -> None:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            tx.delete_all(queue.name, tombstone=False)
+            tx.clear_tombstones(queue.name)
+
+    def forget_task(self, queue_name: str, task_name: str) -> bool:
+        queue = self._queue(queue_name)
+        with self._store.transaction() as tx:
+            existed = tx.delete_task(queue.name, task_name, tombstone=False)
+            tx.clear_tombstones(queue.name, [task_name])
+            return existed
+
+    def reset(self) -> None:
+        with self._store.transaction() as tx:
+            tx.reset()
+
+
+# -- helpers (pure functions over a transaction) ------------------------------------------------
+
+
+NO_QUEUE_YAML_HINT = (
+    "no queue.yaml is loaded, so only the push queue 'default' exists; give one with "
+    "shims.install(queue_yaml=PATH), TASKQUEUE_EMULATOR_QUEUE_YAML=PATH, "
+    "taskqueue-emulator --queue-yaml PATH, or pytest --taskqueue-yaml PATH "
+    "(ini option taskqueue_yaml)"
+)
+
+
+def unknown_queue_message(name: str, config: QueuesConfig) -> str:
+    """Why ``name`` is not a queue: not in the loaded file, or no file loaded at all."""
+    if config.source is None:
+        return f"queue {name!r} is unknown: {NO_QUEUE_YAML_HINT}"
+    return f"queue {name!r} is not defined in {config.source}"
+
+
+def _other_mode(mode: QueueMode) -> str:
+    return QueueMode.PUSH.label if mode is QueueMode.PULL else QueueMode.PULL.label
+
+
+def _eta(request: AddRequest, now: int) -> int:
+    if request.eta_usec is not None:
+        return request.eta_usec
+    if request.countdown_seconds is not None:
+        return now + usec_from_seconds(request.countdown_seconds)
+    return now
+
+
+def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
+    """The next ``task<N>`` name that is free in ``queue`` (never a live or tombstoned name)."""
+    while True:
+        name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
+        if name not in taken and not tx.has_task(queue, name) and not tx.is_tombstoned(queue, name):
+            return name
+
+
+def _store_one(
+    tx: StoreTransaction,
+    config: QueueConfig,
+    request: AddRequest,
+    name: str,
+    now: int,
+    known_free: bool,
+) -> AddResult:
+    """Insert one validated task unless its name is taken (TASK_ALREADY_EXISTS) or was used
+    by a deleted task (TOMBSTONED_TASK). ``known_free`` skips those checks for auto names."""
+    queue, queue_mode = config.name, config.mode
+    if not known_free and tx.has_task(queue, name):
+        return AddResult(ErrorCode.TASK_ALREADY_EXISTS, name, f"task {name!r} already exists")
+    if not known_free and tx.is_tombstoned(queue, name):
+        return AddResult(
+            ErrorCode.TOMBSTONED_TASK, name, f"task name {name!r} was used by a deleted task"
+        )
+    eta = _eta(request, now)
+    tx.insert_task(
+        StoredTask(
+            queue=queue,
+            name=name,
+            eta_usec=eta,
+            payload=request.payload,
+            tag=request.tag or None,
+            created_usec=now,
+            mode=request.mode if request.mode is not None else queue_mode,
+            method=request.method,
+            url=request.url,
+            headers=request.headers,
+            retry_parameters=request.retry_parameters,
+            dispatch_deadline_usec=request.dispatch_deadline_usec,
+        )
+    )
+    return AddResult(ErrorCode.OK, name, eta_usec=eta)
+
+
+def _check_running(tx: StoreTransaction, queue: str) -> None:
+    if tx.is_paused(queue):
+        raise TaskQueueError(ErrorCode.QUEUE_PAUSED, f"queue {queue!r} is paused")
+
+
+def _lease_candidates(
+    tx: StoreTransaction, queue: str, now: int, max_tasks: int, group_by_tag: bool, tag: str | None
+) -> list[StoredTask]:
+    """The tasks a lease would take, before the retry limit is applied (stub §4.3, §4.4)."""
+    if group_by_tag and tag:
+        return tx.ready_tasks_with_tag(queue, tag, now, max_tasks)
+    window = tx.ready_tasks(queue, now, max_tasks)
+    if not group_by_tag or not window:
+        return window
+    oldest_tag = window[0].tag
+    if oldest_tag:
+        return tx.ready_tasks_with_tag(queue, oldest_tag, now, max_tasks)
+    return [task for task in window if not task.tag]
+
+
+def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask) -> bool:
+    """Apply the retry limit: a task over it is deleted (and tombstoned) instead of leased."""
+    params = task.retry_parameters
+    limit = params.lease_limit() if params is not None else queue.lease_limit()
+    if limit is None or limit >= task.retry_count + 1:
+        return True
+    _log.warning(
+        "Task %s in queue %s cannot be leased again after %d leases.",
+        task.name,
+        queue.name,
+        task.retry_count,
+    )
+    tx.delete_task(queue.name, task.name, tombstone=True)
+    return False
+
+
+def _existing_task(tx: StoreTransaction, queue: str, name: str) -> StoredTask:
+    task = tx.get_task(queue, name)
+    if task is not None:
+        return task
+    if tx.is_tombstoned(queue, name):
+        raise TaskQueueError(ErrorCode.TOMBSTONED_TASK, f"task {name!r} has been deleted")
+    raise TaskQueueError(ErrorCode.UNKNOWN_TASK, f"task {name!r} does not exist")
+
+
+def _delete_one(tx: StoreTransaction, queue: str, name: str) -> ErrorCode:
+    if tx.delete_task(queue, name, tombstone=True):
+        return ErrorCode.OK
+    return ErrorCode.TOMBSTONED_TASK if tx.is_tombstoned(queue, name) else ErrorCode.UNKNOWN_TASK
+
+
+def _stats_one(tx: StoreTransaction, queue: QueueConfig | None, name: str, now: int) -> QueueStats:
+    if queue is None:
+        return QueueStats(queue=name, exists=False)
+    pull = queue.mode is QueueMode.PULL
+    return QueueStats(
+        queue=name,
+        tasks=tx.count_tasks(name),
+        oldest_eta_usec=tx.oldest_eta(name),
+        leased_last_minute=tx.leases_since(name, now - LEASE_WINDOW_MINUTE_USEC + 1),
+        leased_last_hour=tx.leases_since(name, now - LEASE_WINDOW_HOUR_USEC + 1),
+        in_flight=tx.count_leased(name, now) if pull else 0,
+        enforced_rate=None if pull else queue.rate_per_second,
+        paused=tx.is_paused(name),
+    )
+
+
+def encode_page_token(eta_usec: int, name: str) -> str:
+    """An opaque token for "continue after (eta_usec, name)"."""
+    return base64.urlsafe_b64encode(f"{eta_usec}:{name}".encode()).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[int, str]:
+    """Undo :func:`encode_page_token`; a bad token raises INVALID_REQUEST."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        eta_text, name = raw.split(":", 1)
+        eta = int(eta_text)
+        if not -(2**63) <= eta < 2**63:
+            raise ValueError("eta out of range")
+        return eta, name
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "invalid page_token") from None

@@ -1,0 +1,106 @@
+"""The App Engine API-server face: ``POST /rpc_http`` speaking the remote_api protocol.
+
+This is the endpoint Google's Python 3 SDK calls when ``wrap_wsgi_app`` is active and
+``API_HOST``/``API_PORT`` point here, and the one :mod:`shims.sdk.stub` forwards to. The body is
+a serialized ``remote_api.Request``; the answer is always HTTP 200 with a serialized
+``remote_api.Response`` (see :func:`emulator.faces.rpc_http.methods.call`), also for bodies that are
+too large (``rpc_error`` REQUEST_TOO_LARGE) and for bugs (``application_error``
+INTERNAL_ERROR, logged). Only other HTTP methods get the usual JSON 405. Any ticket
+(``request_id``) is accepted.
+
+Under a test clock, the ETAs of added tasks are moved from the client's clock onto the
+emulator's (:meth:`ControllableClock.client_eta_translation`): the client's clock reading is
+taken from the :data:`CLIENT_NOW_HEADER` that :mod:`shims.sdk.stub` sends, else it is assumed
+to be the wall clock (Google's SDK with ``API_HOST``, Go).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+from flask import Blueprint, Response, request
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+
+from emulator.core.service import QueueService
+from emulator.domain.clock import ControllableClock, EtaTranslation
+from emulator.domain.errors import ErrorCode
+from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces.rpc_http import codec, methods
+from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
+
+RPC_PATH: Final = "/rpc_http"
+CONTENT_TYPE: Final = "application/octet-stream"
+#: The client's clock when it sent the call, in integer microseconds since the epoch.
+CLIENT_NOW_HEADER: Final = "X-TaskQueue-Emulator-Client-Now-Usec"
+_log = logging.getLogger("emulator.rpc_http")
+
+
+class _TooLarge(Exception):
+    """The request body is over :data:`MAX_REQUEST_SIZE_BYTES`."""
+
+
+class _BadHeader(Exception):
+    """A header of ours has a value that cannot be used."""
+
+
+def _eta_translation(clock: ControllableClock | None) -> EtaTranslation | None:
+    """How this call's ETAs move onto the emulator's clock (None: they stay as sent)."""
+    if clock is None:
+        return None
+    raw = request.headers.get(CLIENT_NOW_HEADER)
+    if raw is None:
+        return clock.client_eta_translation(None)
+    text = raw.strip()
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
+        raise _BadHeader(
+            f"header {CLIENT_NOW_HEADER} must be integer microseconds, not {raw[:30]!r}"
+        )
+    return clock.client_eta_translation(int(text))
+
+
+def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
+    """The request body, read without ever holding more than ``limit + 1`` bytes."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge
+    try:
+        data = request.stream.read(limit + 1)
+    except RequestEntityTooLarge:
+        raise _TooLarge from None
+    if len(data) > limit:
+        raise _TooLarge
+    return data
+
+
+def _answer(service: QueueService, clock: ControllableClock | None) -> remote.Response:
+    try:
+        return methods.call(service, _read_body(), _eta_translation(clock))
+    except _BadHeader as bad:
+        return codec.rpc_error(remote.RpcError.PARSE_ERROR, str(bad))
+    except _TooLarge:
+        return codec.rpc_error(
+            remote.RpcError.REQUEST_TOO_LARGE,
+            f"the request is larger than {MAX_REQUEST_SIZE_BYTES} bytes",
+        )
+    except ClientDisconnected:
+        return codec.rpc_error(remote.RpcError.PARSE_ERROR, "the request body was cut short")
+    except Exception as exc:
+        _log.exception("internal error in /rpc_http")
+        return codec.application_error(
+            ErrorCode.INTERNAL_ERROR, f"internal error: {type(exc).__name__}"
+        )
+
+
+def create_rpc_blueprint(
+    service: QueueService, clock: ControllableClock | None = None
+) -> Blueprint:
+    """The ``POST /rpc_http`` route bound to ``service`` (whose clock is ``clock``, if it can
+    be controlled by tests)."""
+    blueprint = Blueprint("rpc_http", __name__)
+
+    @blueprint.post(RPC_PATH)
+    def rpc_http() -> Response:
+        body = _answer(service, clock).SerializeToString()
+        return Response(body, status=200, content_type=CONTENT_TYPE)
+
+    return blueprint

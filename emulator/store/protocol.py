@@ -1,0 +1,136 @@
+"""The storage contract the core relies on: atomic transactions of domain-level verbs.
+
+The core runs each operation as one ``with store.transaction() as tx:`` block. Inside it,
+no other transaction (thread or process) observes or changes the same data: that is what
+makes "no task is ever leased by two callers at once" true. Leaving the block normally
+commits; an exception rolls everything back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from emulator.domain.model import StoredTask, TaskState
+
+
+class StoreTransaction(Protocol):
+    """Verbs available inside one transaction. Ordering is always (eta_usec, name)."""
+
+    def get_task(self, queue: str, name: str) -> StoredTask | None:
+        """The stored task, or None."""
+        ...
+
+    def has_task(self, queue: str, name: str) -> bool:
+        """True if a task called ``name`` is stored in ``queue`` (cheaper than get_task)."""
+        ...
+
+    def is_tombstoned(self, queue: str, name: str) -> bool:
+        """True if ``name`` was used in ``queue`` and its task has since been deleted."""
+        ...
+
+    def insert_task(self, task: StoredTask) -> None:
+        """Store a new task; the caller has checked the name is free and not tombstoned."""
+        ...
+
+    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
+        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag."""
+        ...
+
+    def ready_tasks_with_tag(
+        self, queue: str, tag: str, now_usec: int, limit: int
+    ) -> list[StoredTask]:
+        """The first ``limit`` tasks tagged ``tag`` with ``eta_usec <= now_usec``."""
+        ...
+
+    def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
+        """Move one task's ETA (a lease change); its retry count stays."""
+        ...
+
+    def mark_leased(self, queue: str, names: Sequence[str], eta_usec: int, now_usec: int) -> None:
+        """Lease the named tasks: ETA := ``eta_usec``, retry count + 1, leased at ``now_usec``."""
+        ...
+
+    def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
+        """Remove a task; with ``tombstone`` remember its name. True if it existed."""
+        ...
+
+    def delete_all(self, queue: str, *, tombstone: bool) -> int:
+        """Remove every task of ``queue`` (tombstoning the names if asked); return the count."""
+        ...
+
+    def clear_tombstones(self, queue: str, names: Sequence[str] | None = None) -> None:
+        """Forget tombstones of ``queue``: the given names, or all of them."""
+        ...
+
+    def count_tasks(self, queue: str) -> int:
+        """Every stored task of ``queue``."""
+        ...
+
+    def count_leased(self, queue: str, now_usec: int) -> int:
+        """Tasks with ``eta_usec > now_usec`` and ``retry_count > 0`` (leased right now)."""
+        ...
+
+    def oldest_eta(self, queue: str) -> int | None:
+        """The smallest ETA in ``queue``, or None if it is empty."""
+        ...
+
+    def record_leases(self, queue: str, now_usec: int, count: int) -> None:
+        """Remember that ``count`` tasks were leased at ``now_usec`` (for statistics)."""
+        ...
+
+    def leases_since(self, queue: str, since_usec: int) -> int:
+        """How many tasks were leased at or after ``since_usec``."""
+        ...
+
+    def prune_lease_log(self, before_usec: int) -> None:
+        """Forget lease records older than ``before_usec``."""
+        ...
+
+    def next_auto_name_id(self) -> int:
+        """Advance and return the counter behind auto names (1, 2, ...); survives restarts."""
+        ...
+
+    def is_paused(self, queue: str) -> bool:
+        """Whether ``queue`` is paused."""
+        ...
+
+    def set_paused(self, queue: str, paused: bool) -> None:
+        """Pause or resume ``queue``."""
+        ...
+
+    def page_tasks(
+        self,
+        queue: str,
+        *,
+        now_usec: int,
+        states: frozenset[TaskState],
+        tag: str | None,
+        after: tuple[int, str] | None,
+        limit: int,
+    ) -> list[StoredTask]:
+        """Tasks after the (eta, name) key ``after``, filtered by state (empty = all) and tag
+        (None = any, ``''`` = untagged), at most ``limit``."""
+        ...
+
+    def reset(self) -> None:
+        """Remove all data: tasks, tombstones, lease records, pauses, counters."""
+        ...
+
+
+class TaskStore(Protocol):
+    """A durable (or in-memory) home for tasks."""
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]:
+        """Begin an exclusive transaction; commit on normal exit, roll back on exception."""
+        ...
+
+    def close(self) -> None:
+        """Release the store's resources; the store is unusable afterwards."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """Where the data lives: a file path or ``:memory:``."""
+        ...

@@ -1,0 +1,142 @@
+"""The embedded backend: the emulator's core in this process (no server, no HTTP).
+
+Wraps a :class:`~emulator.runtime.Runtime` (``LocalQueueService`` over SQLite, with a
+controllable clock). Calls run inline in the caller's thread; deadlines never expire because
+nothing can hang. Errors are the service's own :class:`~emulator.domain.errors.TaskQueueError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from emulator.domain.errors import ErrorCode
+from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
+from emulator.domain.model import (
+    AddRequest,
+    AddResult,
+    LeasedTask,
+    PeekFilter,
+    QueueStats,
+    StoredTask,
+)
+from emulator.runtime import Runtime, build_runtime
+from shims.backends import QueueView
+
+
+class EmbeddedBackend:
+    """A :class:`shims.backends.ControlledBackend` over an in-process runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._service = runtime.service
+
+    @classmethod
+    def build(cls, queue_yaml: str | None, storage: str) -> EmbeddedBackend:
+        """Load ``queue_yaml`` (None: only ``default``) and open ``storage``.
+
+        Raises:
+            emulator.config_loader.ConfigError: the queue.yaml cannot be used.
+            emulator.store.sqlite.StoreError: the storage cannot be opened.
+        """
+        return cls(build_runtime(queue_yaml, storage))
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime this backend drives."""
+        return self._runtime
+
+    @property
+    def description(self) -> str:
+        return "embedded"
+
+    # -- the RPCs ------------------------------------------------------------------------------
+
+    def add(
+        self, queue: str, requests: Sequence[AddRequest], *, deadline: float
+    ) -> list[AddResult]:
+        return self._service.add(queue, requests)
+
+    def lease(
+        self,
+        queue: str,
+        lease_seconds: float,
+        max_tasks: int,
+        *,
+        group_by_tag: bool,
+        tag: str | None,
+        deadline: float,
+    ) -> list[LeasedTask]:
+        return self._service.lease(
+            queue, lease_seconds, max_tasks, group_by_tag=group_by_tag, tag=tag
+        )
+
+    def modify_lease(
+        self, queue: str, task_name: str, eta_usec: int, lease_seconds: float, *, deadline: float
+    ) -> int:
+        return self._service.modify_lease(queue, task_name, eta_usec, lease_seconds)
+
+    def delete(self, queue: str, names: Sequence[str], *, deadline: float) -> list[ErrorCode]:
+        return self._service.delete(queue, names)
+
+    def purge(self, queue: str, *, deadline: float) -> None:
+        self._service.purge(queue)
+
+    def stats(self, queues: Sequence[str], *, deadline: float) -> list[QueueStats]:
+        return self._service.stats(queues)
+
+    def close(self) -> None:
+        self._runtime.close()
+
+    # -- test control --------------------------------------------------------------------------
+
+    def now_usec(self) -> int:
+        return self._service.now_usec()
+
+    def set_clock(self, now_usec: int) -> None:
+        self._runtime.clock.freeze(now_usec)
+
+    def advance_clock(self, seconds: float) -> None:
+        self._runtime.clock.advance(seconds)
+
+    def use_system_clock(self) -> None:
+        self._runtime.clock.unfreeze()
+
+    def client_clock(self) -> Callable[[], int] | None:
+        return self._runtime.clock.now_usec
+
+    def reset(self) -> None:
+        self._service.reset()
+
+    def queues(self) -> list[QueueView]:
+        configs = sorted(self._service.config().queues.values(), key=lambda q: q.name)
+        stats = self._service.stats([q.name for q in configs])
+        return [
+            QueueView(
+                name=config.name,
+                mode=config.mode.label,
+                rate=config.rate,
+                bucket_size=config.bucket_size,
+                acl_user_emails=tuple(a.user_email for a in config.acl if a.user_email)
+                if config.acl
+                else None,
+                retry_parameters=config.retry_parameters,
+                stats=stat,
+            )
+            for config, stat in zip(configs, stats, strict=True)
+        ]
+
+    def tasks(self, queue: str) -> list[StoredTask]:
+        tasks: list[StoredTask] = []
+        token: str | None = None
+        while True:
+            page = self._service.peek(queue, PeekFilter(limit=MAX_PEEK_PAGE_SIZE, page_token=token))
+            tasks.extend(page.tasks)
+            token = page.next_page_token
+            if token is None:
+                return tasks
+
+    def flush_queue(self, queue: str) -> None:
+        self._service.flush_queue(queue)
+
+    def forget_task(self, queue: str, name: str) -> bool:
+        return self._service.forget_task(queue, name)
