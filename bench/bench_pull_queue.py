@@ -46,10 +46,12 @@ def _taskqueue_for(config: str, root: str) -> tuple[Any, Callable[[], None]]:
     from shims import taskqueue as shim
 
     if config == "shim-remote-http":
-        from emulator.runtime import ServerThread, build_runtime
+        from emulator.app import runtime_app
+        from emulator.server import ServerThread
+        from emulator.wiring import build_runtime
 
         runtime = build_runtime(yaml_path, ":memory:")
-        server = ServerThread(runtime.app()).start()
+        server = ServerThread(runtime_app(runtime)).start()
         os.environ["TASKQUEUE_EMULATOR_HOST"] = server.address
         return shim, server.stop
     storage = ":memory:" if config.endswith("memory") else os.path.join(root, "tasks.sqlite3")

@@ -1,4 +1,4 @@
-"""The Flask application factory: one app, faces registered around one QueueService."""
+"""The Flask application factory: one app, the faces registered around one QueueService."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
 from emulator.faces.json.openapi import openapi_document
 from emulator.faces.rpc_http.views import create_rpc_blueprint
+from emulator.wiring import Runtime
 
 
 def create_app(
@@ -51,3 +52,8 @@ def create_app(
         return jsonify(openapi_document(test_control=enable_test_control))
 
     return app
+
+
+def runtime_app(runtime: Runtime, *, enable_test_control: bool = False) -> Flask:
+    """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
+    return create_app(runtime.service, clock=runtime.clock, enable_test_control=enable_test_control)

@@ -30,7 +30,7 @@ from shims import backends, testing
 from shims import clock as client_clock
 
 if TYPE_CHECKING:
-    from emulator.runtime import ServerThread
+    from emulator.server import ServerThread
 
 TESTBED_HTTP_HOST = "testbed.example.com"
 
@@ -81,10 +81,12 @@ class TaskQueueClock:
 
 @pytest.fixture(scope="session")
 def _taskqueue_emulator_server(pytestconfig: pytest.Config) -> Iterator[ServerThread]:
-    from emulator.runtime import ServerThread, build_runtime
+    from emulator.app import runtime_app
+    from emulator.server import ServerThread
+    from emulator.wiring import build_runtime
 
     runtime = build_runtime(queue_yaml_path(pytestconfig), ":memory:")
-    server = ServerThread(runtime.app(enable_test_control=True)).start()
+    server = ServerThread(runtime_app(runtime, enable_test_control=True)).start()
     try:
         yield server
     finally:

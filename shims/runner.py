@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import shims
-from emulator.config_loader import ConfigError
+from emulator.config import ConfigError
 from emulator.store.sqlite import StoreError
 from shims import backends
 

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from emulator.app import create_app
-from emulator.config_loader import parse_queue_yaml
+from emulator.config import parse_queue_yaml
 from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import ControllableClock
 from emulator.store.sqlite import SqliteTaskStore

@@ -14,7 +14,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 
-from emulator.runtime import Runtime, ServerThread, build_runtime
+from emulator.app import runtime_app
+from emulator.server import ServerThread
+from emulator.wiring import Runtime, build_runtime
 from shims.backends.remote import RemoteBackend
 from tests import shim_support
 from tests.shim_support import SEC, T0, FakeTime, sdk_time
@@ -82,7 +84,7 @@ class LiveEmulator:
 def start_emulator(queue_yaml: Path) -> LiveEmulator:
     """Serve a fresh in-memory emulator for ``queue_yaml``, its clock frozen at T0."""
     runtime = build_runtime(str(queue_yaml), ":memory:")
-    server = ServerThread(runtime.app(enable_test_control=True)).start()
+    server = ServerThread(runtime_app(runtime, enable_test_control=True)).start()
     emulator = LiveEmulator(runtime, server)
     emulator.freeze(T0_USEC)
     return emulator

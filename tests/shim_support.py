@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 
+from emulator.app import runtime_app
 from emulator.domain.clock import FakeClock
-from emulator.runtime import Runtime, ServerThread, build_runtime
+from emulator.server import ServerThread
+from emulator.wiring import Runtime, build_runtime
 from shims import backends, testing
 from shims import clock as client_clock
 from shims.backends.embedded import EmbeddedBackend
@@ -182,7 +184,7 @@ class LiveServer:
 def live_server(queue_yaml: Path | None, *, test_control: bool = True) -> Iterator[LiveServer]:
     """Serve an in-memory emulator on a free port for the duration of the block."""
     runtime = build_runtime(None if queue_yaml is None else str(queue_yaml), ":memory:")
-    server = ServerThread(runtime.app(enable_test_control=test_control)).start()
+    server = ServerThread(runtime_app(runtime, enable_test_control=test_control)).start()
     try:
         yield LiveServer(runtime, server)
     finally:

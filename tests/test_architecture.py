@@ -1,35 +1,219 @@
-"""Dependencies point one way: the core imports neither Flask, sqlite3 nor gRPC (DESIGN.md)."""
+"""Dependencies point one way (DESIGN.md, docs/ARCHITECTURE.md), checked mechanically.
+
+* the domain imports nothing of the emulator but the domain; the core nothing but the domain,
+  the store protocol and itself: no face, no SQLite, no server, no Flask, gRPC or Google;
+* faces reach the service through its Protocol: never the SQLite store or the core's
+  implementation (only :mod:`emulator.app` and :mod:`emulator.wiring` assemble those);
+* :mod:`emulator.wiring` (what the embedded shim builds on) imports no Flask, werkzeug or
+  protobuf, even transitively; only :mod:`emulator.server` imports ``werkzeug.serving``;
+* an embedded ``add`` and lease in a fresh process load neither Flask, werkzeug nor protobuf.
+
+Imports are read from the source (every ``import`` statement, also those inside functions),
+so a lazy import counts as much as a top-level one.
+"""
 
 from __future__ import annotations
 
 import ast
+import functools
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parent.parent / "emulator" / "core"
-FORBIDDEN = ("flask", "werkzeug", "sqlite3", "grpc", "google", "emulator.faces", "emulator.store.sqlite")
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EMULATOR = ROOT / "emulator"
+#: What the core and the domain must not import.
+PURE_FORBIDDEN = (
+    "emulator.faces",
+    "emulator.store.sqlite",
+    "emulator.server",
+    "emulator.app",
+    "emulator.wiring",
+    "emulator.cli",
+    "flask",
+    "werkzeug",
+    "sqlite3",
+    "grpc",
+    "google",
+)
+#: What a face must not import: the service's implementation and what assembles it.
+FACE_FORBIDDEN = (
+    "emulator.store",
+    "emulator.core.pull_queue",
+    "emulator.config",
+    "emulator.wiring",
+    "emulator.server",
+    "emulator.app",
+    "emulator.cli",
+    "emulator.settings",
+    "shims",
+)
+HTTP_STACK = ("flask", "werkzeug", "google.protobuf")
 
 
-def _imports(path: Path) -> set[str]:
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _source(module: str) -> Path | None:
+    """The repository file of ``module``, or None if it is not one of ours."""
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@functools.cache
+def direct_imports(module: str) -> frozenset[str]:
+    """Every module ``module``'s source names in an import statement (``from a import b``
+    counts as ``a`` and, if it is one of our modules, ``a.b``)."""
+    path = _source(module)
+    if path is None:
+        return frozenset()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add(node.module)
-    return found
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(
+                f"{base}.{alias.name}" for alias in node.names if _source(f"{base}.{alias.name}")
+            )
+    return frozenset(found)
 
 
-def test_core_modules_import_no_framework_or_storage() -> None:
+def _with_parents(module: str) -> list[str]:
+    """``a.b.c`` → ``a``, ``a.b``, ``a.b.c`` (importing a module runs its packages)."""
+    parts = module.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def transitive_imports(module: str) -> set[str]:
+    """Every module importing ``module`` may load, following our own modules' sources."""
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        current = todo.pop()
+        for name in direct_imports(current):
+            for step in _with_parents(name):
+                if step not in seen:
+                    seen.add(step)
+                    if _source(step) is not None:
+                        todo.append(step)
+    return seen
+
+
+def _matches(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def _modules(folder: Path) -> list[str]:
+    return sorted(_module_name(path) for path in folder.rglob("*.py") if "protos" not in path.parts)
+
+
+def test_the_core_and_the_domain_import_no_face_storage_server_or_framework() -> None:
     offenders = {
-        f"{path.name}: {name}"
-        for path in CORE.glob("*.py")
-        for name in _imports(path)
-        if name.split(".")[0] in FORBIDDEN or name.startswith(FORBIDDEN)
+        f"{module} imports {name}"
+        for module in _modules(EMULATOR / "core") + _modules(EMULATOR / "domain")
+        for name in transitive_imports(module)
+        if _matches(name, PURE_FORBIDDEN)
     }
     assert not offenders
 
 
+def test_the_domain_imports_only_the_domain() -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in _modules(EMULATOR / "domain")
+        for name in direct_imports(module)
+        if name.startswith("emulator") and not _matches(name, ("emulator.domain",))
+    }
+    assert not offenders
+
+
+def test_faces_reach_the_service_only_through_its_protocol() -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in _modules(EMULATOR / "faces")
+        for name in direct_imports(module)
+        if _matches(name, FACE_FORBIDDEN)
+    }
+    assert not offenders
+
+
+def test_wiring_loads_no_http_stack_even_transitively() -> None:
+    offenders = {
+        name for name in transitive_imports("emulator.wiring") if _matches(name, HTTP_STACK)
+    }
+    assert not offenders
+
+
+def test_the_json_codec_loads_no_http_stack() -> None:
+    """The remote backend decodes responses with it, in processes that never serve."""
+    names = transitive_imports("emulator.faces.json.codec")
+    assert not {name for name in names if _matches(name, HTTP_STACK)}
+
+
+def test_only_the_server_module_knows_the_wsgi_server() -> None:
+    users = {
+        module
+        for folder in (EMULATOR, ROOT / "shims")
+        for module in _modules(folder)
+        if "werkzeug.serving" in direct_imports(module)
+    }
+    assert users == {"emulator.server"}
+
+
 def test_core_never_reads_the_wall_clock() -> None:
-    for path in CORE.glob("*.py"):
+    for path in (EMULATOR / "core").glob("*.py"):
         assert "time.time" not in path.read_text(), path.name
         assert "import time" not in path.read_text(), path.name
+
+
+EMBEDDED_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    import shims
+
+    shims.install(queue_yaml=sys.argv[1])
+    from google.appengine.api import taskqueue
+
+    queue = taskqueue.Queue("pull-q")
+    queue.add(taskqueue.Task(payload=b"x", method="PULL"))
+    [task] = queue.lease_tasks(60, 10)
+    queue.delete_tasks(task)
+    loaded = sorted(
+        name for name in sys.modules
+        if name.split(".")[0] in ("flask", "werkzeug") or name.startswith("google.protobuf")
+    )
+    print("loaded:", loaded)
+    """
+)
+
+
+@pytest.mark.e2e
+def test_an_embedded_add_and_lease_load_no_http_stack(tmp_path: Path) -> None:
+    (tmp_path / "queue.yaml").write_text("queue:\n- name: pull-q\n  mode: pull\n")
+    result = subprocess.run(
+        [sys.executable, "-c", EMBEDDED_PROGRAM, str(tmp_path / "queue.yaml")],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded: []"

@@ -24,7 +24,7 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.app import create_app
+from emulator.app import create_app, runtime_app
 from emulator.domain.clock import ControllableClock
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
@@ -32,7 +32,7 @@ from emulator.faces.rpc_http import codec as rpc_codec
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as ours_remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as ours
 from emulator.faces.rpc_http.views import CLIENT_NOW_HEADER
-from emulator.runtime import Runtime, build_runtime
+from emulator.wiring import Runtime, build_runtime
 from tests.rpc_support import LIMITED, PULL, SEC, T0_USEC, envelope, post_rpc, write_queue_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ class ClockedClient(FlaskClient):
 
 @pytest.fixture
 def client(runtime: Runtime) -> FlaskClient:
-    app = runtime.app()
+    app = runtime_app(runtime)
     app.test_client_class = ClockedClient
     test_client = app.test_client()
     assert isinstance(test_client, ClockedClient)
@@ -379,7 +379,7 @@ def wall_usec() -> int:
 def test_a_wall_clock_client_add_is_ready_at_the_frozen_instant(runtime: Runtime) -> None:
     """Go and the SDK with API_HOST send no clock reading: their ETAs are read on the wall
     clock, so a task stamped "now" is ready at the frozen instant (T0, months ago)."""
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     answer = post_rpc(plain, envelope("BulkAdd", bulk(pull("now", eta=wall_usec()))))
     assert not answer.HasField("application_error")
     stored = runtime.service.get_task(PULL, "now")
@@ -388,7 +388,7 @@ def test_a_wall_clock_client_add_is_ready_at_the_frozen_instant(runtime: Runtime
 
 
 def test_a_wall_clock_client_countdown_counts_on_the_frozen_clock(runtime: Runtime) -> None:
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     post_rpc(plain, envelope("BulkAdd", bulk(pull("later", eta=wall_usec() + 30 * SEC))))
     runtime.clock.advance(29.9)
     assert lease(plain) == []
@@ -397,7 +397,7 @@ def test_a_wall_clock_client_countdown_counts_on_the_frozen_clock(runtime: Runti
 
 
 def test_a_client_that_says_what_its_clock_reads_gets_exact_etas(runtime: Runtime) -> None:
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     client_now = wall_usec()
     body = envelope("BulkAdd", bulk(pull("c", eta=client_now + 30 * SEC)))
     answer = plain.post(
@@ -412,7 +412,7 @@ def test_a_client_that_says_what_its_clock_reads_gets_exact_etas(runtime: Runtim
 
 def test_on_the_system_clock_client_etas_are_stored_as_sent(runtime: Runtime) -> None:
     runtime.clock.unfreeze()
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     eta = wall_usec() + 7 * SEC + 123
     answer = plain.post(
         "/rpc_http",
@@ -426,7 +426,7 @@ def test_on_the_system_clock_client_etas_are_stored_as_sent(runtime: Runtime) ->
 
 def test_lease_tokens_are_never_translated(runtime: Runtime) -> None:
     """ModifyTaskLease carries a token the emulator issued: it is compared as sent."""
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     post_rpc(plain, envelope("BulkAdd", bulk(pull("t", eta=wall_usec()))))
     [task] = lease(plain, seconds=30)
     request = sdk.TaskQueueModifyTaskLeaseRequest(
@@ -441,7 +441,7 @@ def test_lease_tokens_are_never_translated(runtime: Runtime) -> None:
 
 @pytest.mark.parametrize("value", ["soon", "1.5", "", "9" * 30])
 def test_a_bad_client_clock_header_is_a_parse_error_naming_it(runtime: Runtime, value: str) -> None:
-    plain = runtime.app().test_client()
+    plain = runtime_app(runtime).test_client()
     answer = plain.post(
         "/rpc_http",
         data=envelope("BulkAdd", bulk(pull("t"))),

@@ -22,9 +22,10 @@ from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
+from emulator.app import runtime_app
 from emulator.faces.rpc_http import logservice as rpc_logservice
 from emulator.faces.rpc_http.protos import logservice_wire_pb2 as ours
-from emulator.runtime import Runtime, build_runtime
+from emulator.wiring import Runtime, build_runtime
 from tests.go_support import APPENGINE_SRC
 from tests.rpc_support import T0_USEC, envelope, post_rpc, write_queue_yaml
 
@@ -41,7 +42,7 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def client(runtime: Runtime) -> FlaskClient:
-    return runtime.app().test_client()
+    return runtime_app(runtime).test_client()
 
 
 @pytest.fixture

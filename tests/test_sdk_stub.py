@@ -23,7 +23,8 @@ from google.appengine.api import apiproxy_stub_map, taskqueue
 from google.appengine.api.taskqueue import taskqueue_service_bytes_pb2 as sdk
 from google.appengine.runtime import apiproxy_errors
 
-from emulator.runtime import ServerThread
+from emulator.app import runtime_app
+from emulator.server import ServerThread
 from shims.backends.http import split_host
 from shims.sdk import stub as sdk_stub
 from shims.sdk.stub import EmulatorTaskQueueStub, register_sdk_stub
@@ -269,7 +270,7 @@ class _KeepAliveHandler(http.server.BaseHTTPRequestHandler):
 def test_keep_alive_connections_are_reused_and_survive_a_closed_socket(
     emulator: LiveEmulator, fake: FakeTime
 ) -> None:
-    handler = type("Handler", (_KeepAliveHandler,), {"app": emulator.runtime.app()})
+    handler = type("Handler", (_KeepAliveHandler,), {"app": runtime_app(emulator.runtime)})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:

@@ -8,12 +8,14 @@ import threading
 
 from flask import Flask
 
-from emulator.runtime import ServerThread, build_runtime
+from emulator.app import runtime_app
+from emulator.server import ServerThread
+from emulator.wiring import build_runtime
 
 
 def test_one_connection_serves_many_requests_including_errors() -> None:
     runtime = build_runtime(None, ":memory:")
-    server = ServerThread(runtime.app()).start()
+    server = ServerThread(runtime_app(runtime)).start()
     try:
         conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
         conn.request("GET", "/healthz")
@@ -35,7 +37,7 @@ def test_one_connection_serves_many_requests_including_errors() -> None:
 
 def test_an_oversized_body_closes_the_connection_cleanly() -> None:
     runtime = build_runtime(None, ":memory:")
-    server = ServerThread(runtime.app()).start()
+    server = ServerThread(runtime_app(runtime)).start()
     try:
         conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
         conn.request("POST", "/v1/queues/default/tasks", body=b"x" * (33 * 2**20))

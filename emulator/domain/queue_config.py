@@ -1,6 +1,6 @@
 """Validated, immutable queue configuration (what queue.yaml says, after checking).
 
-Pure value types: :mod:`emulator.config_loader` builds them from a file; the core reads them.
+Pure value types: :mod:`emulator.config` builds them from a file; the core reads them.
 """
 
 from __future__ import annotations

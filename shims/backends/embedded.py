@@ -1,6 +1,6 @@
 """The embedded backend: the emulator's core in this process (no server, no HTTP).
 
-Wraps a :class:`~emulator.runtime.Runtime` (``LocalQueueService`` over SQLite, with a
+Wraps a :class:`~emulator.wiring.Runtime` (``LocalQueueService`` over SQLite, with a
 controllable clock). Calls run inline in the caller's thread; deadlines never expire because
 nothing can hang. Errors are the service's own :class:`~emulator.domain.errors.TaskQueueError`.
 """
@@ -19,12 +19,12 @@ from emulator.domain.model import (
     QueueStats,
     StoredTask,
 )
-from emulator.runtime import Runtime, build_runtime
-from shims.backends import QueueView
+from emulator.wiring import Runtime, build_runtime
+from shims.backends.protocol import QueueView
 
 
 class EmbeddedBackend:
-    """A :class:`shims.backends.ControlledBackend` over an in-process runtime."""
+    """A :class:`shims.backends.protocol.ControlledBackend` over an in-process runtime."""
 
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
@@ -35,7 +35,7 @@ class EmbeddedBackend:
         """Load ``queue_yaml`` (None: only ``default``) and open ``storage``.
 
         Raises:
-            emulator.config_loader.ConfigError: the queue.yaml cannot be used.
+            emulator.config.ConfigError: the queue.yaml cannot be used.
             emulator.store.sqlite.StoreError: the storage cannot be opened.
         """
         return cls(build_runtime(queue_yaml, storage))

@@ -19,8 +19,8 @@ from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
 from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.faces.json.codec import retry_options
-from shims.backends import ControlUnavailableError, QueueView
 from shims.backends.http import JsonHttpClient
+from shims.backends.protocol import ControlUnavailableError, QueueView
 from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
 
 Json = dict[str, Any]
@@ -132,7 +132,7 @@ def _stored_task(body: Json) -> StoredTask:
 
 
 class RemoteBackend:
-    """A :class:`shims.backends.ControlledBackend` talking to the emulator at ``host:port``."""
+    """A :class:`~shims.backends.protocol.ControlledBackend` on the emulator at ``host:port``."""
 
     def __init__(self, address: str) -> None:
         self._http = JsonHttpClient(address)

@@ -31,7 +31,7 @@ from typing import Any
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from shims import backends
 from shims import clock as client_clock
-from shims.backends import ControlledBackend, ControlUnavailableError
+from shims.backends.protocol import ControlledBackend, ControlUnavailableError
 from shims.taskqueue._task import Task
 from shims.testing import views
 

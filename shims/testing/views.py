@@ -16,7 +16,7 @@ from typing import Any
 
 from emulator.domain.model import StoredTask
 from emulator.domain.queue_config import QueueMode, RetryParameters
-from shims.backends import QueueView
+from shims.backends.protocol import QueueView
 from shims.taskqueue._constants import _UTC
 from shims.taskqueue._task import Task
 

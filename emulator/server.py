@@ -1,15 +1,15 @@
-"""Wiring: build the service from a queue.yaml path and a storage location, serve it.
+"""The HTTP server: werkzeug's threaded WSGI server with keep-alive and a prompt, draining stop.
 
-Used by the CLI, by the shim's embedded backend and by the pytest plugin's live server.
+The only module that knows the WSGI server (a test checks that nothing else imports
+``werkzeug.serving``). Used by the CLI (:func:`make_wsgi_server`) and by tests and the pytest
+plugin (:class:`ServerThread`, a server on a free port in a daemon thread).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import socket
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -20,53 +20,6 @@ from werkzeug.serving import (
     get_sockaddr,
     select_address_family,
 )
-
-from emulator.app import create_app
-from emulator.config_loader import ConfigWatcher
-from emulator.core.pull_queue import LocalQueueService
-from emulator.domain.clock import ControllableClock
-from emulator.store.sqlite import SqliteTaskStore
-
-_log = logging.getLogger("emulator")
-
-
-@dataclass
-class Runtime:
-    """A ready-to-use service with the parts a caller may need to reach."""
-
-    service: LocalQueueService
-    clock: ControllableClock
-    store: SqliteTaskStore
-
-    def app(self, *, enable_test_control: bool = False) -> Flask:
-        """The WSGI app over this runtime's service."""
-        return create_app(self.service, clock=self.clock, enable_test_control=enable_test_control)
-
-    def close(self) -> None:
-        """Close the store."""
-        self.store.close()
-
-
-def build_runtime(
-    queue_yaml: str | None,
-    storage: str,
-    *,
-    clock: ControllableClock | None = None,
-    create_parent: bool = False,
-) -> Runtime:
-    """Load the config (raising ``ConfigError`` if it is bad) and open the store
-    (``create_parent``: create the storage file's directory if it is missing).
-
-    Raises:
-        emulator.config_loader.ConfigError: the queue.yaml cannot be used.
-        emulator.store.sqlite.StoreError: the storage cannot be opened.
-    """
-    watcher = ConfigWatcher(queue_yaml, logger=_log)
-    watcher.load_initial()
-    store = SqliteTaskStore(storage, create_parent=create_parent)
-    clock = clock or ControllableClock()
-    return Runtime(LocalQueueService(store, clock, watcher.current), clock, store)
-
 
 #: How often the accept loop checks whether it should stop (seconds).
 POLL_INTERVAL_SECONDS = 0.05

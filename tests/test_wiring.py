@@ -9,7 +9,7 @@ import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import AddRequest
-from emulator.runtime import build_runtime
+from emulator.wiring import build_runtime
 
 
 def _write(path: Path, text: str, mtime_ns: int) -> None:

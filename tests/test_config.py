@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.config_loader import ConfigError, ConfigWatcher, load_queue_yaml, parse_queue_yaml
+from emulator.config import ConfigError, ConfigWatcher, load_queue_yaml, parse_queue_yaml
 from emulator.domain.queue_config import (
     AclEntry,
     QueueMode,
@@ -712,7 +712,7 @@ def test_bad_reload_keeps_last_good_and_logs_once(
     good = watcher.load_initial()
     # When it becomes bad
     rewrite(path, "queue:\n- name: a\n  mode: pull\n  rate: 1/s\n")
-    with caplog.at_level(logging.ERROR, logger="emulator.config_loader"):
+    with caplog.at_level(logging.ERROR, logger="emulator.config"):
         first = watcher.current()
         second = watcher.current()
     # Then the last good config stays and one error names file, line, queue and key
@@ -769,7 +769,7 @@ def test_deleted_file_keeps_last_good(tmp_path: Path, caplog: pytest.LogCaptureF
     good = watcher.load_initial()
     # When it is deleted
     path.unlink()
-    with caplog.at_level(logging.ERROR, logger="emulator.config_loader"):
+    with caplog.at_level(logging.ERROR, logger="emulator.config"):
         assert watcher.current() is good
         assert watcher.current() is good
     # Then one error names the file, and the config stays

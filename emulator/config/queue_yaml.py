@@ -1,9 +1,8 @@
-"""Load queue.yaml into a frozen :class:`~emulator.domain.queue_config.QueuesConfig`, and watch it.
+"""Read queue.yaml into a frozen :class:`~emulator.domain.queue_config.QueuesConfig`.
 
-Validation follows Google's ``queueinfo.py`` (every pattern is a full match), plus the rules
-production applied at deployment (Java ``QueueXml``): pull queues take no rate, bucket size,
-concurrency, target or retry parameters other than ``task_retry_limit``; push queues need a
-rate and take no ``acl``; queue names are unique and non-empty. See legacy-taskqueue-api.md §5.
+Validation follows Google's ``queueinfo.py`` (every pattern is a full match); queue names are
+unique and non-empty; then the rules production applied at deployment
+(:mod:`emulator.config.rules`). See legacy-taskqueue-api.md §5.
 
 Every failure is a :class:`ConfigError` naming the file, the 1-based line, the queue and the
 key, as far as they are known. The YAML is read with PyYAML's ``SafeLoader`` as a node graph
@@ -14,11 +13,9 @@ raw text: patterns are matched against the text as written, exactly as queueinfo
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 import os
 import re
-import threading
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from pathlib import Path
@@ -28,6 +25,7 @@ import yaml
 from yaml.events import Event
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from emulator.config import rules
 from emulator.domain.limits import CONFIG_QUEUE_NAME_RE
 from emulator.domain.queue_config import (
     AclEntry,
@@ -37,9 +35,7 @@ from emulator.domain.queue_config import (
     RetryParameters,
 )
 
-__all__ = ["ConfigError", "ConfigWatcher", "load_queue_yaml", "parse_queue_yaml"]
-
-_LOG: Final = logging.getLogger(__name__)
+__all__ = ["ConfigError", "load_queue_yaml", "parse_queue_yaml"]
 
 # Patterns of queueinfo.py, applied with fullmatch (queueinfo wraps them as ``^(?:...)$``).
 _RATE_RE: Final = re.compile(r"0|[0-9]+(\.[0-9]*)?/[smhd]")
@@ -87,13 +83,6 @@ _RETRY_KEYS: Final = frozenset(
     }
 )
 _ACL_KEYS: Final = frozenset({"user_email", "writer_email"})
-_PUSH_ONLY_KEYS: Final = ("rate", "bucket_size", "max_concurrent_requests", "target")
-_PUSH_ONLY_RETRY_KEYS: Final = (
-    "task_age_limit",
-    "min_backoff_seconds",
-    "max_backoff_seconds",
-    "max_doublings",
-)
 
 
 class ConfigError(Exception):
@@ -478,10 +467,7 @@ def _parse_queue(node: Node, where: _Where) -> QueueConfig:
         ),
         line=node.start_mark.line + 1,
     )
-    if queue.mode is QueueMode.PULL:
-        _check_pull_queue(fields, where)
-    else:
-        _check_push_queue(node, fields, where)
+    _check_rules(node, queue.mode, fields, where)
     return queue
 
 
@@ -552,119 +538,24 @@ def _acl_entry(node: Node, where: _Where) -> AclEntry:
     return AclEntry(writer_email=email)
 
 
-def _check_pull_queue(fields: _Fields, where: _Where) -> None:
-    """Deployment rules for ``mode: pull``: no push-only keys, retry limit only."""
-    for key in _PUSH_ONLY_KEYS:
-        field = fields.get(key)
-        if field is not None and not field.is_null:
-            where.fail(field.key_node, f"{key!r} is not allowed on a pull queue", key)
-    retry = fields.get("retry_parameters")
-    if retry is None or retry.is_null:
+def _check_rules(node: Node, mode: QueueMode, fields: _Fields, where: _Where) -> None:
+    """Apply production's deployment rules (:mod:`emulator.config.rules`) to one entry whose
+    keys have been read: a violation is reported at its key's line, or at the entry's line
+    for a key that is missing."""
+    given = _given_fields(fields, where)
+    violation = rules.check_queue(mode, given.keys())
+    if violation is None:
         return
-    retry_fields = _read_mapping(retry.value, where, "retry_parameters", prefix="retry_parameters.")
-    for key in _PUSH_ONLY_RETRY_KEYS:
-        field = retry_fields.get(key)
-        if field is not None and not field.is_null:
-            message = (
-                f"{key!r} is not allowed on a pull queue: task retry limit is supported"
-                " for pull queues, but no other retry parameters"
-            )
-            where.fail(field.key_node, message, field.name)
+    field = given.get(violation.key)
+    at = node if violation.missing or field is None else field.key_node
+    where.fail(at, violation.message, violation.key)
 
 
-def _check_push_queue(node: Node, fields: _Fields, where: _Where) -> None:
-    """Deployment rules for push queues: a rate is required and ``acl`` is pull-only."""
-    acl = fields.get("acl")
-    if acl is not None and not acl.is_null:
-        where.fail(acl.key_node, "'acl' is only allowed on a pull queue", "acl")
-    rate = fields.get("rate")
-    if rate is None or rate.is_null:
-        where.fail(node, "A queue rate is required for push queue", "rate")
-
-
-# --------------------------------------------------------------------------- watching
-
-
-_Signature = tuple[int, int]
-
-
-class ConfigWatcher:
-    """The current queue configuration of one file, reloaded when the file changes.
-
-    With ``path`` None it always returns the built-in configuration (just ``default``).
-    :meth:`current` stats the file once per call and reloads when its ``(mtime_ns, size)``
-    changed; a bad, unreadable or deleted file is logged once (until the file changes
-    again) and the last good configuration stays in force. Thread-safe.
-    """
-
-    def __init__(
-        self, path: str | os.PathLike[str] | None, *, logger: logging.Logger | None = None
-    ) -> None:
-        self._path = None if path is None else os.fspath(path)
-        self._logger = logger or _LOG
-        self._lock = threading.Lock()
-        self._builtin = QueuesConfig()
-        self._config: QueuesConfig | None = None
-        self._signature: _Signature | None = None
-        self._reload_count = 0
-
-    @property
-    def path(self) -> str | None:
-        """The watched file, or None for the built-in configuration."""
-        return self._path
-
-    @property
-    def reload_count(self) -> int:
-        """How many times a changed file was reloaded successfully (the first load is not one)."""
-        return self._reload_count
-
-    def load_initial(self) -> QueuesConfig:
-        """Load the file now and make it current; raises ConfigError if it is bad."""
-        if self._path is None:
-            return self._builtin
-        with self._lock:
-            return self._load_locked(self._path)
-
-    def current(self) -> QueuesConfig:
-        """The configuration in force, reloading first if the file changed.
-
-        Before any good load (no :meth:`load_initial`), this loads and may raise ConfigError.
-        """
-        if self._path is None:
-            return self._builtin
-        with self._lock:
-            if self._config is None:
-                return self._load_locked(self._path)
-            signature = _stat_signature(self._path)
-            if signature == self._signature:
-                return self._config
-            self._signature = signature
-            return self._reload_locked(self._path, self._config)
-
-    def _load_locked(self, path: str) -> QueuesConfig:
-        """First load: errors propagate; on success the config and signature are recorded."""
-        signature = _stat_signature(path)
-        config = load_queue_yaml(path)
-        self._config, self._signature = config, signature
-        return config
-
-    def _reload_locked(self, path: str, previous: QueuesConfig) -> QueuesConfig:
-        """Reload a changed file; on error log it and keep ``previous``."""
-        try:
-            config = load_queue_yaml(path)
-        except ConfigError as exc:
-            self._logger.error("%s (keeping the previous queue configuration)", exc)
-            return previous
-        self._config = config
-        self._reload_count += 1
-        self._logger.info("reloaded %s: %d queues", path, len(config.queues))
-        return config
-
-
-def _stat_signature(path: str) -> _Signature | None:
-    """``(mtime_ns, size)`` of ``path``, or None if it cannot be stat'ed (e.g. deleted)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size)
+def _given_fields(fields: _Fields, where: _Where) -> dict[str, _Field]:
+    """The entry's fields that are set (not null) by dotted name, ``retry_parameters.*`` too."""
+    given = {f.name: f for f in fields.values() if not f.is_null}
+    retry = given.get("retry_parameters")
+    if retry is not None:
+        nested = _read_mapping(retry.value, where, "retry_parameters", prefix="retry_parameters.")
+        given.update((f.name, f) for f in nested.values() if not f.is_null)
+    return given

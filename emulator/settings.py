@@ -1,0 +1,187 @@
+"""Every setting of ``taskqueue-emulator``: its flag, its environment variable, how to read it.
+
+A flag wins over its variable; an empty variable counts as unset; a variable is checked like
+its flag and an error names whichever the value came from. Add a setting by adding a row to
+:data:`SETTINGS` (and to the README's table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from emulator import __version__
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8089
+DEFAULT_STORAGE = os.path.join(".taskqueue-emulator", "tasks.sqlite3")
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its flag, its environment variable, how to read it, its default.
+
+    ``parse`` turns the text into the value and raises ``argparse.ArgumentTypeError`` with a
+    message (without the setting's name) when the text is unusable.
+    """
+
+    dest: str
+    flag: str
+    env: str
+    parse: Callable[[str], Any]
+    default: str | None
+    help: str
+    metavar: str | None = None
+    switch: bool = False  #: a flag without a value (``--enable-test-control``)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number, not {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {port}")
+    return port
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+def _boolean(text: str) -> bool:
+    value = text.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    choices = ", ".join(v for v in (*_TRUE, *_FALSE) if v)
+    raise argparse.ArgumentTypeError(f"must be one of {choices}, not {text!r}")
+
+
+def _level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LEVELS:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(LEVELS)}, not {text!r}")
+    return level
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "host",
+        "--host",
+        "TASKQUEUE_EMULATOR_BIND_HOST",
+        _text,
+        DEFAULT_HOST,
+        "address to listen on (default %(default)s)",
+    ),
+    Setting(
+        "port",
+        "--port",
+        "TASKQUEUE_EMULATOR_PORT",
+        _port,
+        str(DEFAULT_PORT),
+        "port to listen on, 0 for any free port (default %(default)s)",
+    ),
+    Setting(
+        "queue_yaml",
+        "--queue-yaml",
+        "TASKQUEUE_EMULATOR_QUEUE_YAML",
+        _text,
+        None,
+        "queue.yaml to load and watch; without it only the push queue 'default' exists",
+        metavar="PATH",
+    ),
+    Setting(
+        "storage",
+        "--storage",
+        "TASKQUEUE_EMULATOR_STORAGE",
+        _text,
+        DEFAULT_STORAGE,
+        "SQLite file for tasks, or :memory: (default %(default)s; only the default's "
+        "directory is created)",
+        metavar="PATH|:memory:",
+    ),
+    Setting(
+        "enable_test_control",
+        "--enable-test-control",
+        "TASKQUEUE_EMULATOR_TEST_CONTROL",
+        _boolean,
+        "0",
+        "serve /_emulator/reset, /_emulator/clock, ... (env value: 1 or 0)",
+        switch=True,
+    ),
+    Setting(
+        "log_level",
+        "--log-level",
+        "TASKQUEUE_EMULATOR_LOG_LEVEL",
+        _level,
+        "INFO",
+        f"logging level: {', '.join(LEVELS)} (default %(default)s)",
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface. Flags default to None; :func:`resolve` fills in the
+    environment variables and defaults."""
+    parser = argparse.ArgumentParser(
+        prog="taskqueue-emulator",
+        description="Local emulator for Google App Engine pull queues. Every flag can also be "
+        "set with the environment variable named in its help; a flag wins over its variable.",
+    )
+    for setting in SETTINGS:
+        text = f"{setting.help} [env {setting.env}]".replace("%(default)s", str(setting.default))
+        if setting.switch:
+            parser.add_argument(
+                setting.flag, dest=setting.dest, action="store_true", default=None, help=text
+            )
+        else:
+            parser.add_argument(
+                setting.flag,
+                dest=setting.dest,
+                type=setting.parse,
+                default=None,
+                metavar=setting.metavar,
+                help=text,
+            )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Fill every setting the command line left out from its environment variable (checked
+    like the flag; an error names the variable), else its default. Records in
+    ``args.sources`` where each value came from (the flag, the variable, or ``default``).
+
+    Raises:
+        SystemExit: status 2 with one message naming the variable, for a bad value.
+    """
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        if getattr(args, setting.dest) is not None:
+            sources[setting.dest] = setting.flag
+            continue
+        raw = os.environ.get(setting.env)
+        if raw is not None and raw.strip():
+            try:
+                value = setting.parse(raw)
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"{setting.env}: {exc}")
+            sources[setting.dest] = setting.env
+        else:
+            value = None if setting.default is None else setting.parse(setting.default)
+            sources[setting.dest] = "default"
+        setattr(args, setting.dest, value)
+    args.sources = sources
+    return args
