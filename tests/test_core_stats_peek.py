@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.model import PeekFilter, TaskState
+from emulator.domain.model import PeekFilter, TaskPage, TaskState
 from tests.core_support import PULL, World, make_world, pull
 
 
@@ -83,15 +84,17 @@ def test_peek_filters_by_state_and_tag_without_side_effects(world: World) -> Non
 
 def test_peek_pages_cover_every_task_once(world: World) -> None:
     world.add(*(pull(name=f"t{i:02d}") for i in range(25)))
-    seen: list[str] = []
-    token = None
-    while True:
+    pages: list[int] = []
+
+    def fetch(token: str | None) -> TaskPage:
         page = world.service.peek(PULL, PeekFilter(limit=10, page_token=token))
-        seen += [t.name for t in page.tasks]
-        token = page.next_page_token
-        if token is None:
-            break
+        pages.append(len(page.tasks))
+        return page
+
+    seen = [task.name for task in paging.iterate_tasks(fetch)]
+
     assert seen == sorted(f"t{i:02d}" for i in range(25))
+    assert pages == [10, 10, 5]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
 from shims import apiproxy_errors, backends, testing
 from shims import taskqueue as tq
 from shims.backends.remote import RemoteBackend
@@ -69,6 +70,19 @@ def test_tasks_round_trip_through_the_server(remote: RemoteBackend) -> None:
     assert leased[0]._eta_usec == T0 + 6_000_000
     assert [t.was_deleted for t in queue.delete_tasks(leased)] == [True]
     assert queue.fetch_statistics().tasks == 1
+
+
+def test_tasks_pages_through_the_whole_queue_over_http(remote: RemoteBackend) -> None:
+    queue = tq.Queue(PULL)
+    count = MAX_PEEK_PAGE_SIZE + 1
+    for start in range(0, count, 100):
+        queue.add([tq.Task(payload=b"", method="PULL") for _ in range(min(100, count - start))])
+
+    tasks = remote.tasks(PULL)
+
+    assert len(tasks) == count
+    assert len({t.name for t in tasks}) == count
+    assert [(t.eta_usec, t.name) for t in tasks] == sorted((t.eta_usec, t.name) for t in tasks)
 
 
 def test_no_answer_within_the_deadline_raises_deadline_exceeded() -> None:

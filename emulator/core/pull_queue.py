@@ -7,12 +7,11 @@ transaction, so it is atomic with respect to every other operation.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Sequence
 
 from emulator.core import validation
+from emulator.core.paging import decode_page_token, encode_page_token
 from emulator.domain.clock import Clock
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import (
@@ -392,21 +391,3 @@ def _stats_one(tx: StoreTransaction, queue: QueueConfig | None, name: str, now: 
         enforced_rate=None if pull else queue.rate_per_second,
         paused=tx.is_paused(name),
     )
-
-
-def encode_page_token(eta_usec: int, name: str) -> str:
-    """An opaque token for "continue after (eta_usec, name)"."""
-    return base64.urlsafe_b64encode(f"{eta_usec}:{name}".encode()).decode().rstrip("=")
-
-
-def decode_page_token(token: str) -> tuple[int, str]:
-    """Undo :func:`encode_page_token`; a bad token raises INVALID_REQUEST."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        eta_text, name = raw.split(":", 1)
-        eta = int(eta_text)
-        if not -(2**63) <= eta < 2**63:
-            raise ValueError("eta out of range")
-        return eta, name
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "invalid page_token") from None

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from emulator.core import paging
 from emulator.domain.errors import ErrorCode
-from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
 from emulator.domain.model import (
     AddRequest,
     AddResult,
     LeasedTask,
-    PeekFilter,
     QueueStats,
     StoredTask,
 )
@@ -126,14 +125,7 @@ class EmbeddedBackend:
         ]
 
     def tasks(self, queue: str) -> list[StoredTask]:
-        tasks: list[StoredTask] = []
-        token: str | None = None
-        while True:
-            page = self._service.peek(queue, PeekFilter(limit=MAX_PEEK_PAGE_SIZE, page_token=token))
-            tasks.extend(page.tasks)
-            token = page.next_page_token
-            if token is None:
-                return tasks
+        return paging.all_tasks(self._service, queue)
 
     def flush_queue(self, queue: str) -> None:
         self._service.flush_queue(queue)

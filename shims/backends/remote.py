@@ -15,8 +15,17 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
+from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
+from emulator.domain.model import (
+    AddRequest,
+    AddResult,
+    LeasedTask,
+    QueueStats,
+    StoredTask,
+    TaskPage,
+)
 from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.faces.json.codec import retry_options
 from shims.backends.http import JsonHttpClient
@@ -321,20 +330,24 @@ class RemoteBackend:
         return sorted((_queue_view(q) for q in data["queues"]), key=lambda view: view.name)
 
     def tasks(self, queue: str) -> list[StoredTask]:
-        tasks: list[StoredTask] = []
-        token: str | None = None
-        while True:
-            query = {"limit": "1000"} | ({"page_token": token} if token else {})
-            data = self._call(
-                "GET",
-                f"/v1/queues/{_quote(queue)}/tasks?{urllib.parse.urlencode(query)}",
-                idempotent=True,
-                call_name="QueryTasks",
-            )
-            tasks.extend(_stored_task(item) for item in data["tasks"])
-            token = data.get("next_page_token")
-            if not token:
-                return tasks
+        return list(paging.iterate_tasks(lambda token: self._peek(queue, token)))
+
+    def _peek(self, queue: str, page_token: str | None) -> TaskPage:
+        """One page of ``queue``'s whole listing, as large as a page can be."""
+        query = {"limit": str(MAX_PEEK_PAGE_SIZE)} | (
+            {"page_token": page_token} if page_token else {}
+        )
+        data = self._call(
+            "GET",
+            f"/v1/queues/{_quote(queue)}/tasks?{urllib.parse.urlencode(query)}",
+            idempotent=True,
+            call_name="QueryTasks",
+        )
+        return TaskPage(
+            tasks=[_stored_task(item) for item in data["tasks"]],
+            next_page_token=data.get("next_page_token") or None,
+            now_usec=int(data.get("now_usec", 0)),
+        )
 
     def flush_queue(self, queue: str) -> None:
         self._control(f"/queues/{_quote(queue)}/flush")

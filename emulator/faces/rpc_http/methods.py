@@ -18,11 +18,11 @@ from typing import Any, Final, Generic, TypeVar
 
 from google.protobuf.message import Message
 
+from emulator.core import paging
 from emulator.core.service import QueueService
 from emulator.domain.clock import EtaTranslation
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
-from emulator.domain.model import AddResult, PeekFilter, StoredTask
+from emulator.domain.model import AddResult, StoredTask
 from emulator.faces.rpc_http import codec, logservice
 from emulator.faces.rpc_http.protos import logservice_wire_pb2 as log_wire
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
@@ -186,18 +186,6 @@ def fetch_queues(
     return response
 
 
-def _all_tasks(service: QueueService, queue: str) -> list[StoredTask]:
-    """Every task of ``queue`` in (eta, name) order, page by page."""
-    tasks: list[StoredTask] = []
-    token: str | None = None
-    while True:
-        page = service.peek(queue, PeekFilter(limit=MAX_PEEK_PAGE_SIZE, page_token=token))
-        tasks.extend(page.tasks)
-        token = page.next_page_token
-        if token is None:
-            return tasks
-
-
 def _query_window(
     tasks: list[StoredTask], request: wire.TaskQueueQueryTasksRequest
 ) -> list[StoredTask]:
@@ -218,7 +206,7 @@ def query_tasks(
 ) -> wire.TaskQueueQueryTasksResponse:
     """Up to ``max_rows`` stored tasks, without side effects (an admin RPC: it reads the
     whole queue, so it costs O(tasks))."""
-    tasks = _all_tasks(service, codec.queue_name(request.queue_name))
+    tasks = paging.all_tasks(service, codec.queue_name(request.queue_name))
     response = wire.TaskQueueQueryTasksResponse()
     for task in _query_window(tasks, request)[: max(request.max_rows, 0)]:
         codec.fill_task(task, response.task.add())
