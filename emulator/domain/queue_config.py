@@ -5,10 +5,12 @@ Pure value types: :mod:`emulator.config` builds them from a file; the core reads
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Final
 
 from emulator.domain.limits import DEFAULT_BUCKET_SIZE, DEFAULT_QUEUE, DEFAULT_QUEUE_RATE
 
@@ -38,6 +40,35 @@ class RetryParameters:
     max_backoff_seconds: float | None = None
     max_doublings: int | None = None
 
+    def to_dict(self) -> dict[str, int | float]:
+        """The parameters that are set, by field name, in field order.
+
+        The one mapping of retry parameters: the store keeps it as JSON, the JSON face
+        renames ``task_age_limit_sec`` to queue.yaml's ``task_age_limit``, and ``/rpc_http``
+        and testbed's helpers use the SDK's names (:data:`SDK_RETRY_FIELD_NAMES`).
+        """
+        values = ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))
+        return {name: value for name, value in values if value is not None}
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, object]) -> RetryParameters:
+        """The inverse of :meth:`to_dict`: absent keys and None values are unset.
+
+        Raises:
+            ValueError: an unknown key, or a value that is not an integer (the limits and
+                ``max_doublings``) or a number (the backoffs); a bool is neither.
+        """
+        unknown = sorted(set(values) - _RETRY_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown retry parameter {unknown[0]!r}")
+        return cls(
+            task_retry_limit=_optional_int(values, "task_retry_limit"),
+            task_age_limit_sec=_optional_int(values, "task_age_limit_sec"),
+            min_backoff_seconds=_optional_number(values, "min_backoff_seconds"),
+            max_backoff_seconds=_optional_number(values, "max_backoff_seconds"),
+            max_doublings=_optional_int(values, "max_doublings"),
+        )
+
     def lease_limit(self) -> int | None:
         """How many leases a task gets before the next lease deletes it, or None for no limit.
 
@@ -47,6 +78,34 @@ class RetryParameters:
         if self.task_retry_limit is None or self.task_age_limit_sec is not None:
             return None
         return self.task_retry_limit
+
+
+_RETRY_FIELDS: Final = frozenset(f.name for f in dataclasses.fields(RetryParameters))
+#: Each :class:`RetryParameters` field's name in the SDK's ``TaskQueueRetryParameters``
+#: message (the ``/rpc_http`` wire and the dicts of testbed's helpers).
+SDK_RETRY_FIELD_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "task_retry_limit": "retry_limit",
+        "task_age_limit_sec": "age_limit_sec",
+        "min_backoff_seconds": "min_backoff_sec",
+        "max_backoff_seconds": "max_backoff_sec",
+        "max_doublings": "max_doublings",
+    }
+)
+
+
+def _optional_int(values: Mapping[str, object], key: str) -> int | None:
+    value = values.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"retry parameter {key!r} must be an integer, not {value!r}")
+
+
+def _optional_number(values: Mapping[str, object], key: str) -> float | None:
+    value = values.get(key)
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    raise ValueError(f"retry parameter {key!r} must be a number, not {value!r}")
 
 
 @dataclass(frozen=True)

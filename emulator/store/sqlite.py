@@ -385,18 +385,9 @@ def _task_from_row(row: Sequence[Any]) -> StoredTask:
 
 
 def _retry_to_json(params: RetryParameters | None) -> str | None:
-    if params is None:
-        return None
-    return json.dumps(
-        {
-            "task_retry_limit": params.task_retry_limit,
-            "task_age_limit_sec": params.task_age_limit_sec,
-            "min_backoff_seconds": params.min_backoff_seconds,
-            "max_backoff_seconds": params.max_backoff_seconds,
-            "max_doublings": params.max_doublings,
-        }
-    )
+    return None if params is None else json.dumps(params.to_dict())
 
 
 def _retry_from_json(text: str | None) -> RetryParameters | None:
-    return None if text is None else RetryParameters(**json.loads(text))
+    """Also reads rows written before 0.2, which kept unset parameters as null."""
+    return None if text is None else RetryParameters.from_dict(json.loads(text))

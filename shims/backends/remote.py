@@ -26,8 +26,8 @@ from emulator.domain.model import (
     StoredTask,
     TaskPage,
 )
-from emulator.domain.queue_config import QueueMode, RetryParameters
-from emulator.faces.json.codec import retry_options
+from emulator.domain.queue_config import QueueMode
+from emulator.faces.json.codec import retry_options, retry_options_from_json
 from shims.backends.http import JsonHttpClient
 from shims.backends.protocol import ControlUnavailableError, QueueView
 from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
@@ -82,18 +82,6 @@ def _task_json(request: AddRequest) -> Json:
 # -- JSON → domain -----------------------------------------------------------------------------
 
 
-def _retry_params(body: Any) -> RetryParameters | None:
-    if not body:
-        return None
-    return RetryParameters(
-        task_retry_limit=body.get("task_retry_limit"),
-        task_age_limit_sec=body.get("task_age_limit"),
-        min_backoff_seconds=body.get("min_backoff_seconds"),
-        max_backoff_seconds=body.get("max_backoff_seconds"),
-        max_doublings=body.get("max_doublings"),
-    )
-
-
 def _queue_stats(body: Json) -> QueueStats:
     return QueueStats(
         queue=body["queue"],
@@ -116,7 +104,7 @@ def _queue_view(body: Json) -> QueueView:
         rate=body.get("rate"),
         bucket_size=body.get("bucket_size"),
         acl_user_emails=tuple(a["user_email"] for a in acl if a.get("user_email")) if acl else None,
-        retry_parameters=_retry_params(body.get("retry_parameters")),
+        retry_parameters=retry_options_from_json(body.get("retry_parameters"), "retry_parameters"),
         stats=_queue_stats(body["stats"]),
     )
 
@@ -134,7 +122,7 @@ def _stored_task(body: Json) -> StoredTask:
         method=body.get("method"),
         url=body.get("url"),
         headers=tuple((str(k), str(v)) for k, v in body.get("headers") or ()),
-        retry_parameters=_retry_params(body.get("retry_options")),
+        retry_parameters=retry_options_from_json(body.get("retry_options"), "retry_options"),
         dispatch_deadline_usec=body.get("dispatch_deadline_usec"),
         leased_at_usec=body.get("leased_at_usec"),
     )

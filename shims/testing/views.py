@@ -15,7 +15,7 @@ import datetime
 from typing import Any
 
 from emulator.domain.model import StoredTask
-from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.domain.queue_config import SDK_RETRY_FIELD_NAMES, QueueMode, RetryParameters
 from shims.backends.protocol import QueueView
 from shims.taskqueue._constants import _UTC
 from shims.taskqueue._task import Task
@@ -113,14 +113,7 @@ def task_object(task: dict[str, Any]) -> Task:
 
 
 def _retry_dict(params: RetryParameters) -> dict[str, Any]:
-    values = {
-        "retry_limit": params.task_retry_limit,
-        "age_limit_sec": params.task_age_limit_sec,
-        "min_backoff_sec": params.min_backoff_seconds,
-        "max_backoff_sec": params.max_backoff_seconds,
-        "max_doublings": params.max_doublings,
-    }
-    return {key: value for key, value in values.items() if value is not None}
+    return {SDK_RETRY_FIELD_NAMES[key]: value for key, value in params.to_dict().items()}
 
 
 def _max_rate(view: QueueView) -> str:

@@ -12,7 +12,8 @@ import datetime
 import json
 import math
 from collections.abc import Mapping
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import PUSH_METHODS
@@ -347,18 +348,35 @@ def stored_task(task: StoredTask, now_usec: int) -> JsonObject:
     }
 
 
+#: ``RetryParameters.to_dict()`` keys that JSON spells as queue.yaml does.
+_RETRY_JSON_KEYS: Final = MappingProxyType({"task_age_limit_sec": "task_age_limit"})
+_RETRY_FIELDS_BY_JSON_KEY: Final = MappingProxyType({v: k for k, v in _RETRY_JSON_KEYS.items()})
+
+
 def retry_options(params: RetryParameters | None) -> JsonObject | None:
     """Retry parameters with the queue.yaml key names (only those that are set)."""
     if params is None:
         return None
-    values = {
-        "task_retry_limit": params.task_retry_limit,
-        "task_age_limit": params.task_age_limit_sec,
-        "min_backoff_seconds": params.min_backoff_seconds,
-        "max_backoff_seconds": params.max_backoff_seconds,
-        "max_doublings": params.max_doublings,
-    }
-    return {k: v for k, v in values.items() if v is not None}
+    return {_RETRY_JSON_KEYS.get(k, k): v for k, v in params.to_dict().items()}
+
+
+def retry_options_from_json(value: object, path: str) -> RetryParameters | None:
+    """The inverse of :func:`retry_options` (types are checked, ranges are not).
+
+    Raises:
+        TaskQueueError: INVALID_REQUEST naming ``path`` for a non-object, an unknown key or
+            a value of the wrong type.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise bad(path, f"must be an object, not {_kind(value)}")
+    try:
+        return RetryParameters.from_dict(
+            {_RETRY_FIELDS_BY_JSON_KEY.get(k, k): v for k, v in value.items()}
+        )
+    except ValueError as exc:
+        raise bad(path, str(exc)) from None
 
 
 def queue_stats(stats: QueueStats) -> JsonObject:

@@ -22,7 +22,12 @@ from google.protobuf.message import DecodeError, Message
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import DEFAULT_BUCKET_SIZE
 from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
-from emulator.domain.queue_config import QueueConfig, QueueMode, RetryParameters
+from emulator.domain.queue_config import (
+    SDK_RETRY_FIELD_NAMES,
+    QueueConfig,
+    QueueMode,
+    RetryParameters,
+)
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as wire
 
@@ -138,12 +143,12 @@ def optional_task_name(value: bytes) -> str | None:
 
 def retry_parameters(pb: wire.TaskQueueRetryParameters) -> RetryParameters:
     """The retry options a request carries; fields it does not set stay None."""
-    return RetryParameters(
-        task_retry_limit=pb.retry_limit if pb.HasField("retry_limit") else None,
-        task_age_limit_sec=pb.age_limit_sec if pb.HasField("age_limit_sec") else None,
-        min_backoff_seconds=pb.min_backoff_sec if pb.HasField("min_backoff_sec") else None,
-        max_backoff_seconds=pb.max_backoff_sec if pb.HasField("max_backoff_sec") else None,
-        max_doublings=pb.max_doublings if pb.HasField("max_doublings") else None,
+    return RetryParameters.from_dict(
+        {
+            field: getattr(pb, name)
+            for field, name in SDK_RETRY_FIELD_NAMES.items()
+            if pb.HasField(name)
+        }
     )
 
 
@@ -283,17 +288,9 @@ def _scanner_info(stats: QueueStats, out: wire.TaskQueueScannerQueueInfo) -> Non
 
 
 def fill_retry_parameters(params: RetryParameters, out: wire.TaskQueueRetryParameters) -> None:
-    """Copy the set fields of ``params`` into ``out``."""
-    if params.task_retry_limit is not None:
-        out.retry_limit = params.task_retry_limit
-    if params.task_age_limit_sec is not None:
-        out.age_limit_sec = params.task_age_limit_sec
-    if params.min_backoff_seconds is not None:
-        out.min_backoff_sec = params.min_backoff_seconds
-    if params.max_backoff_seconds is not None:
-        out.max_backoff_sec = params.max_backoff_seconds
-    if params.max_doublings is not None:
-        out.max_doublings = params.max_doublings
+    """Copy the set fields of ``params`` into ``out`` (the inverse of :func:`retry_parameters`)."""
+    for field, value in params.to_dict().items():
+        setattr(out, SDK_RETRY_FIELD_NAMES[field], value)
 
 
 def fill_task(task: StoredTask, out: wire.TaskQueueQueryTasksResponse.Task) -> None:
