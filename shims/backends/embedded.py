@@ -109,20 +109,7 @@ class EmbeddedBackend:
     def queues(self) -> list[QueueView]:
         configs = sorted(self._service.config().queues.values(), key=lambda q: q.name)
         stats = self._service.stats([q.name for q in configs])
-        return [
-            QueueView(
-                name=config.name,
-                mode=config.mode.label,
-                rate=config.rate,
-                bucket_size=config.bucket_size,
-                acl_user_emails=tuple(a.user_email for a in config.acl if a.user_email)
-                if config.acl
-                else None,
-                retry_parameters=config.retry_parameters,
-                stats=stat,
-            )
-            for config, stat in zip(configs, stats, strict=True)
-        ]
+        return [QueueView.of(c, s) for c, s in zip(configs, stats, strict=True)]
 
     def tasks(self, queue: str) -> list[StoredTask]:
         return paging.all_tasks(self._service, queue)

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from emulator.domain.errors import ErrorCode
 from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
-from emulator.domain.queue_config import RetryParameters
+from emulator.domain.queue_config import QueueConfig, RetryParameters
 
 
 class ControlUnavailableError(RuntimeError):
@@ -36,6 +36,21 @@ class QueueView:
     acl_user_emails: tuple[str, ...] | None
     retry_parameters: RetryParameters | None
     stats: QueueStats
+
+    @classmethod
+    def of(cls, config: QueueConfig, stats: QueueStats) -> QueueView:
+        """The view of a queue's configuration and statistics (``acl_user_emails`` is None
+        for a queue without ``acl``)."""
+        emails = tuple(a.user_email for a in config.acl if a.user_email) if config.acl else None
+        return cls(
+            name=config.name,
+            mode=config.mode.label,
+            rate=config.rate,
+            bucket_size=config.bucket_size,
+            acl_user_emails=emails,
+            retry_parameters=config.retry_parameters,
+            stats=stats,
+        )
 
 
 class Backend(Protocol):

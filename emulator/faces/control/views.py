@@ -56,11 +56,12 @@ def create_control_blueprint(service: QueueService, clock: ControllableClock) ->
 
     @control.post("/queues/<queue>/tasks/<name>/forget")
     def forget(queue: str, name: str) -> Response:
-        return jsonify({"queue": queue, "name": name, "deleted": service.forget_task(queue, name)})
+        deleted = service.forget_task(queue, name)
+        return jsonify(codec.forgotten_to_json(queue, name, deleted))
 
     return control
 
 
 def _clock_state(clock: ControllableClock) -> Response:
-    now = clock.now_usec()
-    return jsonify({"now_usec": now, "now": codec.rfc3339(now), "frozen": clock.frozen})
+    state = codec.ClockState(now_usec=clock.now_usec(), frozen=clock.frozen)
+    return jsonify(codec.clock_state_to_json(state))

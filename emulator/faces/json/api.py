@@ -13,16 +13,10 @@ from emulator.core.service import QueueService
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import (
     DEFAULT_PEEK_PAGE_SIZE,
-    MAX_LEASE_SECONDS,
     MAX_PEEK_PAGE_SIZE,
-    MAX_TASKS_PER_LEASE,
 )
-from emulator.domain.model import AddResult, PeekFilter, QueueStats, TaskState
-from emulator.domain.queue_config import QueueConfig
+from emulator.domain.model import PeekFilter, TaskState
 from emulator.faces.json import codec
-
-_LEASE_FIELDS = frozenset({"lease_seconds", "max_tasks", "group_by_tag", "tag"})
-_MODIFY_FIELDS = frozenset({"eta_usec", "lease_seconds"})
 
 
 def _body() -> codec.JsonObject:
@@ -37,42 +31,27 @@ def create_api_blueprint(service: QueueService) -> Blueprint:
     def list_queues() -> Response:
         queues = list(service.config().queues.values())
         stats = service.stats([q.name for q in queues])
-        return jsonify({"queues": [_queue(q, s) for q, s in zip(queues, stats, strict=True)]})
+        return jsonify(codec.queues_to_json(list(zip(queues, stats, strict=True))))
 
     @api.get("/queues/<queue>")
     def get_queue(queue: str) -> Response:
         config = service.queue(queue)
         [stats] = service.stats([config.name])
-        return jsonify(_queue(config, stats))
+        return jsonify(codec.queue_to_json(config, stats))
 
     @api.post("/queues/<queue>/tasks")
     def add_tasks(queue: str) -> Response:
-        f = codec.Fields(_body(), "", frozenset({"tasks"}))
-        items = f.array("tasks")
-        requests = [codec.add_request(item, f"tasks[{i}]") for i, item in enumerate(items)]
-        results = service.add(queue, requests)
-        return jsonify(
-            {
-                "tasks": [_add_result(r) for r in results],
-                "added": sum(r.code is ErrorCode.OK for r in results),
-            }
-        )
+        requests = codec.add_body_from_json(_body())
+        return jsonify(codec.add_results_to_json(service.add(queue, requests)))
 
     @api.get("/queues/<queue>/tasks")
     def peek_tasks(queue: str) -> Response:
-        page = service.peek(queue, _peek_filter())
-        return jsonify(
-            {
-                "tasks": [codec.stored_task(t, page.now_usec) for t in page.tasks],
-                "next_page_token": page.next_page_token,
-                "now_usec": page.now_usec,
-            }
-        )
+        return jsonify(codec.task_page_to_json(service.peek(queue, _peek_filter())))
 
     @api.get("/queues/<queue>/tasks/<name>")
     def get_task(queue: str, name: str) -> Response:
         task = service.get_task(queue, name)
-        return jsonify(codec.stored_task(task, service.now_usec()))
+        return jsonify(codec.stored_task_to_json(task, service.now_usec()))
 
     @api.delete("/queues/<queue>/tasks/<name>")
     def delete_task(queue: str, name: str) -> Response:
@@ -83,38 +62,26 @@ def create_api_blueprint(service: QueueService) -> Blueprint:
 
     @api.post("/queues/<queue>/delete")
     def delete_tasks(queue: str) -> Response:
-        f = codec.Fields(_body(), "", frozenset({"names"}))
-        names = f.array("names")
-        for i, name in enumerate(names):
-            if not isinstance(name, str):
-                raise codec.bad(f"names[{i}]", "must be a string")
-        codes = service.delete(queue, names)
-        return jsonify(
-            {"results": [{"name": n, "code": c.name} for n, c in zip(names, codes, strict=True)]}
-        )
+        names = codec.delete_request_from_json(_body())
+        return jsonify(codec.delete_results_to_json(names, service.delete(queue, names)))
 
     @api.post("/queues/<queue>/lease")
     def lease(queue: str) -> Response:
-        f = codec.Fields(_body(), "", _LEASE_FIELDS)
+        asked = codec.lease_request_from_json(_body())
         tasks = service.lease(
             queue,
-            f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
-            f.integer("max_tasks", low=1, high=MAX_TASKS_PER_LEASE),
-            group_by_tag=f.boolean("group_by_tag", default=False),
-            tag=f.string("tag", default=None),
+            asked.lease_seconds,
+            asked.max_tasks,
+            group_by_tag=asked.group_by_tag,
+            tag=asked.tag,
         )
-        return jsonify({"tasks": [codec.leased_task(t) for t in tasks]})
+        return jsonify(codec.leased_tasks_to_json(tasks))
 
     @api.post("/queues/<queue>/tasks/<name>/lease")
     def modify_lease(queue: str, name: str) -> Response:
-        f = codec.Fields(_body(), "", _MODIFY_FIELDS)
-        eta = service.modify_lease(
-            queue,
-            name,
-            f.integer("eta_usec"),
-            f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
-        )
-        return jsonify({"name": name, "eta_usec": eta, "eta": codec.rfc3339(eta)})
+        change = codec.modify_lease_request_from_json(_body())
+        eta = service.modify_lease(queue, name, change.eta_usec, change.lease_seconds)
+        return jsonify(codec.modified_lease_to_json(name, eta))
 
     @api.post("/queues/<queue>/purge")
     def purge(queue: str) -> Response:
@@ -133,32 +100,18 @@ def create_api_blueprint(service: QueueService) -> Blueprint:
     @api.get("/queues/<queue>/stats")
     def queue_stats(queue: str) -> Response:
         [stats] = service.stats([queue])
-        return jsonify(codec.queue_stats(stats))
+        return jsonify(codec.queue_stats_to_json(stats))
 
     @api.get("/time")
     def now() -> Response:
-        now_usec = service.now_usec()
-        return jsonify({"now_usec": now_usec, "now": codec.rfc3339(now_usec)})
+        return jsonify(codec.time_to_json(service.now_usec()))
 
     @api.get("/stats")
     def many_stats() -> Response:
         names = request.args.getlist("queue") or list(service.config().queues)
-        return jsonify({"stats": [codec.queue_stats(s) for s in service.stats(names)]})
+        return jsonify(codec.stats_to_json(service.stats(names)))
 
     return api
-
-
-def _add_result(result: AddResult) -> codec.JsonObject:
-    body: codec.JsonObject = {"code": result.code.name, "name": result.name}
-    if result.eta_usec is not None:
-        body["eta_usec"] = result.eta_usec
-    if result.message:
-        body["message"] = result.message
-    return body
-
-
-def _queue(queue: QueueConfig, stats: QueueStats) -> codec.JsonObject:
-    return {**codec.queue_config(queue), "paused": stats.paused, "stats": codec.queue_stats(stats)}
 
 
 def _peek_filter() -> PeekFilter:

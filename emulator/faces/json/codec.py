@@ -1,29 +1,59 @@
-"""JSON ↔ domain for the native API: strict field readers and serialisers.
+"""The native API's JSON wire format, both directions, for the server and the remote shim.
 
-Readers raise ``TaskQueueError(INVALID_REQUEST)`` with a message that names the field by
-its path (``tasks[2].payload``) and what is wrong with it. Payloads travel as base64.
+The JSON face (:mod:`emulator.faces.json.api`) reads requests with the ``*_from_json``
+readers of the request section and writes responses with the ``*_to_json`` writers; the
+shim's remote backend (:mod:`shims.backends.remote`) does the opposite with the same
+functions, so the two sides cannot drift apart (``tests/test_json_codec.py`` round-trips
+every pair). No Flask here: the remote backend imports this module in processes that never
+serve.
+
+Readers are strict and typed (:class:`Fields`): a value of the wrong type raises
+``TaskQueueError(INVALID_REQUEST)`` with a message that names the field by its path
+(``tasks[2].payload``) and what is wrong with it. Request readers reject unknown fields;
+response readers ignore them, so a client reads answers from a newer server. Payloads
+travel as base64; instants as integer microseconds (plus RFC 3339 text for people).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime
+import enum
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar, overload
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.limits import PUSH_METHODS
-from emulator.domain.model import AddRequest, LeasedTask, QueueStats, StoredTask
-from emulator.domain.queue_config import QueueConfig, QueueMode, RetryParameters
+from emulator.domain.limits import MAX_LEASE_SECONDS, MAX_TASKS_PER_LEASE, PUSH_METHODS
+from emulator.domain.model import (
+    AddRequest,
+    AddResult,
+    LeasedTask,
+    QueueStats,
+    StoredTask,
+    TaskPage,
+)
+from emulator.domain.queue_config import AclEntry, QueueConfig, QueueMode, RetryParameters
 
+#: A JSON document being written (anything ``json.dumps`` takes).
 JsonObject = dict[str, Any]
-_MISSING = object()
 #: Largest value an SQLite INTEGER (and a proto int64) holds.
-_MAX_INT64 = 2**63 - 1
+_MAX_INT64: Final = 2**63 - 1
+D = TypeVar("D")
+
+
+class _Missing(enum.Enum):
+    """The ``default`` of a required field."""
+
+    MISSING = enum.auto()
+
+
+_REQUIRED: Final = _Missing.MISSING
 
 
 def bad(path: str, problem: str) -> TaskQueueError:
@@ -79,22 +109,28 @@ def _check_unicode(body: JsonObject) -> None:
 
 
 class Fields:
-    """Typed access to one JSON object, rejecting unknown keys."""
+    """Typed access to one JSON object.
 
-    def __init__(self, obj: object, path: str, allowed: frozenset[str]) -> None:
+    ``allowed`` names the keys it may have (any other is an error); None accepts any key
+    (for responses). Each reader takes a ``default`` returned when the key is absent or
+    null; without one the key is required.
+    """
+
+    def __init__(self, obj: object, path: str, allowed: frozenset[str] | None) -> None:
         if not isinstance(obj, dict):
             raise bad(path or "body", "must be a JSON object")
-        unknown = sorted(set(obj) - allowed)
-        if unknown:
-            raise bad(_join(path, unknown[0]), "unknown field")
-        self._obj: Mapping[str, Any] = obj
+        if allowed is not None:
+            unknown = sorted(set(obj) - allowed)
+            if unknown:
+                raise bad(_join(path, unknown[0]), "unknown field")
+        self._obj: Mapping[str, object] = obj
         self._path = path
 
     def has(self, key: str) -> bool:
         """True if ``key`` is present and not null."""
         return self._obj.get(key) is not None
 
-    def raw(self, key: str) -> Any:
+    def raw(self, key: str) -> object:
         """The value as decoded, or None."""
         return self._obj.get(key)
 
@@ -102,81 +138,128 @@ class Fields:
         """The path of ``key`` for messages."""
         return _join(self._path, key)
 
+    def _value(self, key: str, default: object) -> object:
+        """The value of ``key``; ``_REQUIRED`` marks "absent, use the default"."""
+        value = self._obj.get(key)
+        if value is None:
+            if default is _REQUIRED:
+                raise bad(self.path(key), "is required")
+            return _REQUIRED
+        return value
+
+    @overload
+    def integer(self, key: str, *, low: int | None = None, high: int | None = None) -> int: ...
+    @overload
     def integer(
-        self, key: str, *, default: Any = _MISSING, low: int | None = None, high: int | None = None
-    ) -> Any:
-        """An int (not a bool) within [low, high]; ``default`` when absent (else required)."""
-        value = self._required(key, default)
-        if value is default and default is not _MISSING:
-            return value
+        self, key: str, *, default: D, low: int | None = None, high: int | None = None
+    ) -> int | D: ...
+    def integer(
+        self,
+        key: str,
+        *,
+        default: object = _REQUIRED,
+        low: int | None = None,
+        high: int | None = None,
+    ) -> object:
+        """An int (not a bool) within [low, high]."""
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad(self.path(key), f"must be an integer, not {_kind(value)}")
         _check_range(self.path(key), value, low, high)
         return value
 
+    @overload
+    def number(self, key: str, *, low: float | None = None, high: float | None = None) -> float: ...
+    @overload
+    def number(
+        self, key: str, *, default: D, low: float | None = None, high: float | None = None
+    ) -> float | D: ...
     def number(
         self,
         key: str,
         *,
-        default: Any = _MISSING,
+        default: object = _REQUIRED,
         low: float | None = None,
         high: float | None = None,
-    ) -> Any:
-        """A finite int or float within [low, high]."""
-        value = self._required(key, default)
-        if value is default and default is not _MISSING:
-            return value
+    ) -> object:
+        """A finite int or float within [low, high] (an int stays an int)."""
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise bad(self.path(key), f"must be a number, not {_kind(value)}")
-        if not math.isfinite(value):
+        if not _finite(value):
             raise bad(self.path(key), "must be a finite number")
         _check_range(self.path(key), value, low, high)
-        return float(value) if isinstance(value, float) else value
+        return value
 
-    def string(self, key: str, *, default: Any = _MISSING) -> Any:
+    @overload
+    def string(self, key: str) -> str: ...
+    @overload
+    def string(self, key: str, *, default: D) -> str | D: ...
+    def string(self, key: str, *, default: object = _REQUIRED) -> object:
         """A string."""
-        value = self._required(key, default)
-        if value is default and default is not _MISSING:
-            return value
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
         if not isinstance(value, str):
             raise bad(self.path(key), f"must be a string, not {_kind(value)}")
         return value
 
-    def boolean(self, key: str, *, default: Any = _MISSING) -> Any:
+    @overload
+    def boolean(self, key: str) -> bool: ...
+    @overload
+    def boolean(self, key: str, *, default: D) -> bool | D: ...
+    def boolean(self, key: str, *, default: object = _REQUIRED) -> object:
         """A JSON boolean."""
-        value = self._required(key, default)
-        if value is default and default is not _MISSING:
-            return value
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
         if not isinstance(value, bool):
             raise bad(self.path(key), f"must be true or false, not {_kind(value)}")
         return value
 
-    def base64(self, key: str, *, default: Any = _MISSING) -> Any:
+    @overload
+    def base64(self, key: str) -> bytes: ...
+    @overload
+    def base64(self, key: str, *, default: D) -> bytes | D: ...
+    def base64(self, key: str, *, default: object = _REQUIRED) -> object:
         """Bytes sent as standard base64 text."""
-        value = self.string(key, default=default)
-        if value is default and default is not _MISSING:
-            return value
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
+        if not isinstance(value, str):
+            raise bad(self.path(key), f"must be a string, not {_kind(value)}")
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
             raise bad(self.path(key), "is not valid base64") from None
 
-    def array(self, key: str, *, default: Any = _MISSING) -> Any:
+    @overload
+    def array(self, key: str) -> list[object]: ...
+    @overload
+    def array(self, key: str, *, default: D) -> list[object] | D: ...
+    def array(self, key: str, *, default: object = _REQUIRED) -> object:
         """A JSON array."""
-        value = self._required(key, default)
-        if value is default and default is not _MISSING:
-            return value
+        value = self._value(key, default)
+        if value is _REQUIRED:
+            return default
         if not isinstance(value, list):
             raise bad(self.path(key), f"must be an array, not {_kind(value)}")
         return value
 
-    def _required(self, key: str, default: Any) -> Any:
-        value = self._obj.get(key)
-        if value is None:
-            if default is _MISSING:
-                raise bad(self.path(key), "is required")
-            return default
-        return value
+    def nested_list(self, key: str) -> list[Fields]:
+        """A required array of objects, each read leniently (for responses)."""
+        items = self.array(key)
+        return [Fields(item, f"{self.path(key)}[{i}]", None) for i, item in enumerate(items)]
+
+    def nested(self, key: str) -> Fields:
+        """A required object, read leniently (for responses)."""
+        if not self.has(key):
+            raise bad(self.path(key), "is required")
+        return Fields(self._obj[key], self.path(key), None)
 
 
 def _join(path: str, key: str) -> str:
@@ -194,6 +277,11 @@ def _kind(value: object) -> str:
     }.get(type(value), type(value).__name__)
 
 
+def _finite(value: float) -> bool:
+    """True for every int (even one too large for a float) and finite floats."""
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _check_range(path: str, value: float, low: float | None, high: float | None) -> None:
     if low is not None and value < low:
         raise bad(path, f"must be at least {low}; got {value}")
@@ -201,102 +289,15 @@ def _check_range(path: str, value: float, low: float | None, high: float | None)
         raise bad(path, f"must be at most {high}; got {value}")
 
 
-# -- requests ----------------------------------------------------------------------------------
-
-_TASK_FIELDS = frozenset(
-    {
-        "name",
-        "payload",
-        "tag",
-        "eta_usec",
-        "countdown_seconds",
-        "mode",
-        "method",
-        "url",
-        "headers",
-        "retry_options",
-        "dispatch_deadline_usec",
-    }
-)
-_RETRY_FIELDS = frozenset(
-    {
-        "task_retry_limit",
-        "task_age_limit",
-        "min_backoff_seconds",
-        "max_backoff_seconds",
-        "max_doublings",
-    }
-)
+def _mode_label(text: str, path: str) -> QueueMode:
+    if text not in ("pull", "push"):
+        raise bad(path, f"must be 'pull' or 'push', not {text!r}")
+    return QueueMode.PULL if text == "pull" else QueueMode.PUSH
 
 
-def add_request(obj: object, path: str) -> AddRequest:
-    """One element of an add request's ``tasks`` array."""
-    f = Fields(obj, path, _TASK_FIELDS)
-    if f.has("eta_usec") and f.has("countdown_seconds"):
-        raise bad(path, "give eta_usec or countdown_seconds, not both")
-    return AddRequest(
-        payload=f.base64("payload", default=b""),
-        name=f.string("name", default=None),
-        eta_usec=f.integer("eta_usec", default=None, low=0, high=2**62),
-        countdown_seconds=f.number("countdown_seconds", default=None, low=-1e12, high=1e12),
-        tag=f.string("tag", default=None),
-        mode=_mode(f),
-        method=_method(f),
-        url=f.string("url", default=None),
-        headers=_headers(f),
-        retry_parameters=_retry(f),
-        dispatch_deadline_usec=f.integer(
-            "dispatch_deadline_usec", default=None, low=0, high=_MAX_INT64
-        ),
-    )
-
-
-def _mode(f: Fields) -> QueueMode | None:
-    value = f.string("mode", default=None)
-    if value is None:
-        return None
-    if value not in ("pull", "push"):
-        raise bad(f.path("mode"), f"must be 'pull' or 'push', not {value!r}")
-    return QueueMode.PULL if value == "pull" else QueueMode.PUSH
-
-
-def _method(f: Fields) -> str | None:
-    value = f.string("method", default=None)
-    if value is not None and value.upper() not in PUSH_METHODS:
-        raise bad(f.path("method"), f"must be one of {', '.join(PUSH_METHODS)}")
-    return None if value is None else value.upper()
-
-
-def _headers(f: Fields) -> tuple[tuple[str, str], ...]:
-    value = f.raw("headers")
-    if value is None:
-        return ()
-    items = list(value.items()) if isinstance(value, dict) else value
-    if not isinstance(items, list):
-        raise bad(f.path("headers"), "must be an object or an array of [name, value] pairs")
-    pairs: list[tuple[str, str]] = []
-    for i, item in enumerate(items):
-        pair = list(item) if isinstance(item, list | tuple) else None
-        if pair is None or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
-            raise bad(f"{f.path('headers')}[{i}]", "must be a [name, value] pair of strings")
-        pairs.append((pair[0], pair[1]))
-    return tuple(pairs)
-
-
-def _retry(f: Fields) -> RetryParameters | None:
-    if not f.has("retry_options"):
-        return None
-    r = Fields(f.raw("retry_options"), f.path("retry_options"), _RETRY_FIELDS)
-    return RetryParameters(
-        task_retry_limit=r.integer("task_retry_limit", default=None, low=0, high=2**31 - 1),
-        task_age_limit_sec=r.integer("task_age_limit", default=None, low=1, high=2**62),
-        min_backoff_seconds=r.number("min_backoff_seconds", default=None, low=0),
-        max_backoff_seconds=r.number("max_backoff_seconds", default=None, low=0),
-        max_doublings=r.integer("max_doublings", default=None, low=0, high=2**31 - 1),
-    )
-
-
-# -- responses ---------------------------------------------------------------------------------
+def error_code_from_json(name: str) -> ErrorCode:
+    """The :class:`ErrorCode` called ``name``; INTERNAL_ERROR for a name this version lacks."""
+    return ErrorCode.__members__.get(name, ErrorCode.INTERNAL_ERROR)
 
 
 def b64(data: bytes) -> str:
@@ -314,43 +315,14 @@ def rfc3339(usec: int | None) -> str | None:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def leased_task(task: LeasedTask) -> JsonObject:
-    """A task handed out by a lease."""
-    return {
-        "name": task.name,
-        "payload": b64(task.payload),
-        "tag": task.tag,
-        "eta_usec": task.eta_usec,
-        "eta": rfc3339(task.eta_usec),
-        "retry_count": task.retry_count,
-    }
-
-
-def stored_task(task: StoredTask, now_usec: int) -> JsonObject:
-    """A stored task as the peek listing shows it."""
-    return {
-        "name": task.name,
-        "queue": task.queue,
-        "payload": b64(task.payload),
-        "tag": task.tag,
-        "eta_usec": task.eta_usec,
-        "eta": rfc3339(task.eta_usec),
-        "state": task.state(now_usec).value,
-        "retry_count": task.retry_count,
-        "created_usec": task.created_usec,
-        "leased_at_usec": task.leased_at_usec,
-        "mode": task.mode.label,
-        "method": task.method,
-        "url": task.url,
-        "headers": [list(h) for h in task.headers],
-        "retry_options": retry_options(task.retry_parameters),
-        "dispatch_deadline_usec": task.dispatch_deadline_usec,
-    }
-
+# -- retry parameters (in requests and responses) -------------------------------------------------
 
 #: ``RetryParameters.to_dict()`` keys that JSON spells as queue.yaml does.
 _RETRY_JSON_KEYS: Final = MappingProxyType({"task_age_limit_sec": "task_age_limit"})
 _RETRY_FIELDS_BY_JSON_KEY: Final = MappingProxyType({v: k for k, v in _RETRY_JSON_KEYS.items()})
+_RETRY_FIELDS: Final = frozenset(
+    _RETRY_JSON_KEYS.get(f.name, f.name) for f in dataclasses.fields(RetryParameters)
+)
 
 
 def retry_options(params: RetryParameters | None) -> JsonObject | None:
@@ -379,7 +351,343 @@ def retry_options_from_json(value: object, path: str) -> RetryParameters | None:
         raise bad(path, str(exc)) from None
 
 
-def queue_stats(stats: QueueStats) -> JsonObject:
+def _requested_retry_options(f: Fields) -> RetryParameters | None:
+    """``retry_options`` of a task to add, within the ranges the store and the wire hold."""
+    if not f.has("retry_options"):
+        return None
+    r = Fields(f.raw("retry_options"), f.path("retry_options"), _RETRY_FIELDS)
+    return RetryParameters(
+        task_retry_limit=r.integer("task_retry_limit", default=None, low=0, high=2**31 - 1),
+        task_age_limit_sec=r.integer("task_age_limit", default=None, low=1, high=2**62),
+        min_backoff_seconds=r.number("min_backoff_seconds", default=None, low=0),
+        max_backoff_seconds=r.number("max_backoff_seconds", default=None, low=0),
+        max_doublings=r.integer("max_doublings", default=None, low=0, high=2**31 - 1),
+    )
+
+
+# -- requests: client → server ---------------------------------------------------------------------
+
+_TASK_FIELDS: Final = frozenset(
+    {
+        "name",
+        "payload",
+        "tag",
+        "eta_usec",
+        "countdown_seconds",
+        "mode",
+        "method",
+        "url",
+        "headers",
+        "retry_options",
+        "dispatch_deadline_usec",
+    }
+)
+_ADD_FIELDS: Final = frozenset({"tasks"})
+_LEASE_FIELDS: Final = frozenset({"lease_seconds", "max_tasks", "group_by_tag", "tag"})
+_MODIFY_FIELDS: Final = frozenset({"eta_usec", "lease_seconds"})
+_DELETE_FIELDS: Final = frozenset({"names"})
+
+
+def add_request_to_json(request: AddRequest) -> JsonObject:
+    """One element of an add request's ``tasks`` array (unset fields are left out)."""
+    body: JsonObject = {
+        "name": request.name,
+        "payload": b64(request.payload),
+        "tag": request.tag,
+        "eta_usec": request.eta_usec,
+        "countdown_seconds": request.countdown_seconds,
+        "mode": None if request.mode is None else request.mode.label,
+        "method": request.method,
+        "url": request.url,
+        "headers": [list(pair) for pair in request.headers] or None,
+        "retry_options": retry_options(request.retry_parameters),
+        "dispatch_deadline_usec": request.dispatch_deadline_usec,
+    }
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def add_request_from_json(obj: object, path: str) -> AddRequest:
+    """One element of an add request's ``tasks`` array."""
+    f = Fields(obj, path, _TASK_FIELDS)
+    if f.has("eta_usec") and f.has("countdown_seconds"):
+        raise bad(path, "give eta_usec or countdown_seconds, not both")
+    return AddRequest(
+        payload=f.base64("payload", default=b""),
+        name=f.string("name", default=None),
+        eta_usec=f.integer("eta_usec", default=None, low=0, high=2**62),
+        countdown_seconds=f.number("countdown_seconds", default=None, low=-1e12, high=1e12),
+        tag=f.string("tag", default=None),
+        mode=_requested_mode(f),
+        method=_requested_method(f),
+        url=f.string("url", default=None),
+        headers=_requested_headers(f),
+        retry_parameters=_requested_retry_options(f),
+        dispatch_deadline_usec=f.integer(
+            "dispatch_deadline_usec", default=None, low=0, high=_MAX_INT64
+        ),
+    )
+
+
+def _requested_mode(f: Fields) -> QueueMode | None:
+    value = f.string("mode", default=None)
+    return None if value is None else _mode_label(value, f.path("mode"))
+
+
+def _requested_method(f: Fields) -> str | None:
+    value = f.string("method", default=None)
+    if value is not None and value.upper() not in PUSH_METHODS:
+        raise bad(f.path("method"), f"must be one of {', '.join(PUSH_METHODS)}")
+    return None if value is None else value.upper()
+
+
+def _requested_headers(f: Fields) -> tuple[tuple[str, str], ...]:
+    value = f.raw("headers")
+    if value is None:
+        return ()
+    items = list(value.items()) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise bad(f.path("headers"), "must be an object or an array of [name, value] pairs")
+    pairs: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        pair = list(item) if isinstance(item, list | tuple) else None
+        if pair is None or len(pair) != 2 or not all(isinstance(x, str) for x in pair):
+            raise bad(f"{f.path('headers')}[{i}]", "must be a [name, value] pair of strings")
+        pairs.append((pair[0], pair[1]))
+    return tuple(pairs)
+
+
+def add_body_to_json(requests: Sequence[AddRequest]) -> JsonObject:
+    """The body of ``POST /v1/queues/{queue}/tasks``."""
+    return {"tasks": [add_request_to_json(r) for r in requests]}
+
+
+def add_body_from_json(body: object) -> list[AddRequest]:
+    """The tasks of ``POST /v1/queues/{queue}/tasks``, in order."""
+    items = Fields(body, "", _ADD_FIELDS).array("tasks")
+    return [add_request_from_json(item, f"tasks[{i}]") for i, item in enumerate(items)]
+
+
+@dataclass(frozen=True)
+class LeaseRequest:
+    """The body of ``POST /v1/queues/{queue}/lease``."""
+
+    lease_seconds: float
+    max_tasks: int
+    group_by_tag: bool = False
+    tag: str | None = None
+
+
+def lease_request_to_json(request: LeaseRequest) -> JsonObject:
+    """``group_by_tag`` and ``tag`` are sent only when they say something."""
+    body: JsonObject = {"lease_seconds": request.lease_seconds, "max_tasks": request.max_tasks}
+    if request.group_by_tag:
+        body["group_by_tag"] = True
+    if request.tag is not None:
+        body["tag"] = request.tag
+    return body
+
+
+def lease_request_from_json(body: object) -> LeaseRequest:
+    f = Fields(body, "", _LEASE_FIELDS)
+    return LeaseRequest(
+        lease_seconds=f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
+        max_tasks=f.integer("max_tasks", low=1, high=MAX_TASKS_PER_LEASE),
+        group_by_tag=f.boolean("group_by_tag", default=False),
+        tag=f.string("tag", default=None),
+    )
+
+
+@dataclass(frozen=True)
+class ModifyLeaseRequest:
+    """The body of ``POST /v1/queues/{queue}/tasks/{name}/lease``: the lease token (the
+    task's ETA) and the new lease from now (0 releases the task)."""
+
+    eta_usec: int
+    lease_seconds: float
+
+
+def modify_lease_request_to_json(request: ModifyLeaseRequest) -> JsonObject:
+    return {"eta_usec": request.eta_usec, "lease_seconds": request.lease_seconds}
+
+
+def modify_lease_request_from_json(body: object) -> ModifyLeaseRequest:
+    f = Fields(body, "", _MODIFY_FIELDS)
+    return ModifyLeaseRequest(
+        eta_usec=f.integer("eta_usec"),
+        lease_seconds=f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
+    )
+
+
+def delete_request_to_json(names: Sequence[str]) -> JsonObject:
+    """The body of ``POST /v1/queues/{queue}/delete``."""
+    return {"names": list(names)}
+
+
+def delete_request_from_json(body: object) -> list[str]:
+    names = Fields(body, "", _DELETE_FIELDS).array("names")
+    checked: list[str] = []
+    for i, name in enumerate(names):
+        if not isinstance(name, str):
+            raise bad(f"names[{i}]", "must be a string")
+        checked.append(name)
+    return checked
+
+
+# -- responses: server → client --------------------------------------------------------------------
+
+
+def add_result_to_json(result: AddResult) -> JsonObject:
+    """One task's outcome: ``code`` and ``name`` always; ``eta_usec`` and ``message`` if set."""
+    body: JsonObject = {"code": result.code.name, "name": result.name}
+    if result.eta_usec is not None:
+        body["eta_usec"] = result.eta_usec
+    if result.message:
+        body["message"] = result.message
+    return body
+
+
+def add_result_from_json(f: Fields) -> AddResult:
+    return AddResult(
+        code=error_code_from_json(f.string("code")),
+        name=f.string("name", default=None),
+        message=f.string("message", default=""),
+        eta_usec=f.integer("eta_usec", default=None),
+    )
+
+
+def add_results_to_json(results: Sequence[AddResult]) -> JsonObject:
+    """The answer to an add: per-task results in request order and how many were added."""
+    return {
+        "tasks": [add_result_to_json(r) for r in results],
+        "added": sum(r.code is ErrorCode.OK for r in results),
+    }
+
+
+def add_results_from_json(body: object) -> list[AddResult]:
+    return [add_result_from_json(item) for item in Fields(body, "", None).nested_list("tasks")]
+
+
+def leased_task_to_json(task: LeasedTask) -> JsonObject:
+    """A task handed out by a lease."""
+    return {
+        "name": task.name,
+        "payload": b64(task.payload),
+        "tag": task.tag,
+        "eta_usec": task.eta_usec,
+        "eta": rfc3339(task.eta_usec),
+        "retry_count": task.retry_count,
+    }
+
+
+def leased_task_from_json(f: Fields) -> LeasedTask:
+    return LeasedTask(
+        name=f.string("name"),
+        eta_usec=f.integer("eta_usec"),
+        retry_count=f.integer("retry_count"),
+        payload=f.base64("payload", default=b""),
+        tag=f.string("tag", default=None),
+    )
+
+
+def leased_tasks_to_json(tasks: Sequence[LeasedTask]) -> JsonObject:
+    """The answer to a lease."""
+    return {"tasks": [leased_task_to_json(t) for t in tasks]}
+
+
+def leased_tasks_from_json(body: object) -> list[LeasedTask]:
+    return [leased_task_from_json(item) for item in Fields(body, "", None).nested_list("tasks")]
+
+
+def modified_lease_to_json(name: str, eta_usec: int) -> JsonObject:
+    """The answer to a lease change: the new ETA, which is the new lease token."""
+    return {"name": name, "eta_usec": eta_usec, "eta": rfc3339(eta_usec)}
+
+
+def modified_lease_from_json(body: object) -> int:
+    return Fields(body, "", None).integer("eta_usec")
+
+
+def delete_results_to_json(names: Sequence[str], codes: Sequence[ErrorCode]) -> JsonObject:
+    """The answer to a delete: per name OK, UNKNOWN_TASK or TOMBSTONED_TASK."""
+    return {"results": [{"name": n, "code": c.name} for n, c in zip(names, codes, strict=True)]}
+
+
+def delete_results_from_json(body: object) -> list[ErrorCode]:
+    items = Fields(body, "", None).nested_list("results")
+    return [error_code_from_json(item.string("code")) for item in items]
+
+
+def stored_task_to_json(task: StoredTask, now_usec: int) -> JsonObject:
+    """A stored task as the peek listing shows it (``state`` at ``now_usec``)."""
+    return {
+        "name": task.name,
+        "queue": task.queue,
+        "payload": b64(task.payload),
+        "tag": task.tag,
+        "eta_usec": task.eta_usec,
+        "eta": rfc3339(task.eta_usec),
+        "state": task.state(now_usec).value,
+        "retry_count": task.retry_count,
+        "created_usec": task.created_usec,
+        "leased_at_usec": task.leased_at_usec,
+        "mode": task.mode.label,
+        "method": task.method,
+        "url": task.url,
+        "headers": [list(h) for h in task.headers],
+        "retry_options": retry_options(task.retry_parameters),
+        "dispatch_deadline_usec": task.dispatch_deadline_usec,
+    }
+
+
+def stored_task_from_json(f: Fields) -> StoredTask:
+    return StoredTask(
+        queue=f.string("queue"),
+        name=f.string("name"),
+        eta_usec=f.integer("eta_usec"),
+        payload=f.base64("payload", default=b""),
+        tag=f.string("tag", default=None),
+        retry_count=f.integer("retry_count", default=0),
+        created_usec=f.integer("created_usec", default=0),
+        mode=_mode_label(f.string("mode"), f.path("mode")),
+        method=f.string("method", default=None),
+        url=f.string("url", default=None),
+        headers=_stored_headers(f),
+        retry_parameters=retry_options_from_json(f.raw("retry_options"), f.path("retry_options")),
+        dispatch_deadline_usec=f.integer("dispatch_deadline_usec", default=None),
+        leased_at_usec=f.integer("leased_at_usec", default=None),
+    )
+
+
+def _stored_headers(f: Fields) -> tuple[tuple[str, str], ...]:
+    pairs: list[tuple[str, str]] = []
+    for i, item in enumerate(f.array("headers", default=[])):
+        if not (
+            isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)
+        ):
+            raise bad(f"{f.path('headers')}[{i}]", "must be a [name, value] pair of strings")
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
+
+
+def task_page_to_json(page: TaskPage) -> JsonObject:
+    """One page of the peek listing."""
+    return {
+        "tasks": [stored_task_to_json(t, page.now_usec) for t in page.tasks],
+        "next_page_token": page.next_page_token,
+        "now_usec": page.now_usec,
+    }
+
+
+def task_page_from_json(body: object) -> TaskPage:
+    f = Fields(body, "", None)
+    return TaskPage(
+        tasks=[stored_task_from_json(item) for item in f.nested_list("tasks")],
+        next_page_token=f.string("next_page_token", default=None) or None,
+        now_usec=f.integer("now_usec", default=0),
+    )
+
+
+def queue_stats_to_json(stats: QueueStats) -> JsonObject:
     """One queue's statistics."""
     return {
         "queue": stats.queue,
@@ -395,8 +703,31 @@ def queue_stats(stats: QueueStats) -> JsonObject:
     }
 
 
-def queue_config(queue: QueueConfig) -> JsonObject:
-    """A queue's configuration."""
+def queue_stats_from_json(f: Fields) -> QueueStats:
+    return QueueStats(
+        queue=f.string("queue"),
+        tasks=f.integer("tasks", default=0),
+        oldest_eta_usec=f.integer("oldest_eta_usec", default=None),
+        leased_last_minute=f.integer("leased_last_minute", default=None),
+        leased_last_hour=f.integer("leased_last_hour", default=None),
+        in_flight=f.integer("in_flight", default=None),
+        enforced_rate=f.number("enforced_rate", default=None),
+        paused=f.boolean("paused", default=False),
+        exists=f.boolean("exists", default=True),
+    )
+
+
+def stats_to_json(stats: Sequence[QueueStats]) -> JsonObject:
+    """The answer to ``GET /v1/stats``, in request order."""
+    return {"stats": [queue_stats_to_json(s) for s in stats]}
+
+
+def stats_from_json(body: object) -> list[QueueStats]:
+    return [queue_stats_from_json(item) for item in Fields(body, "", None).nested_list("stats")]
+
+
+def queue_config_to_json(queue: QueueConfig) -> JsonObject:
+    """A queue's configuration (``line`` stays on the server)."""
     return {
         "name": queue.name,
         "mode": queue.mode.label,
@@ -411,3 +742,101 @@ def queue_config(queue: QueueConfig) -> JsonObject:
         ],
         "target": queue.target,
     }
+
+
+def queue_config_from_json(f: Fields) -> QueueConfig:
+    return QueueConfig(
+        name=f.string("name"),
+        mode=_mode_label(f.string("mode"), f.path("mode")),
+        rate=f.string("rate", default=None),
+        rate_per_second=f.number("rate_per_second", default=None),
+        bucket_size=f.integer("bucket_size", default=None),
+        max_concurrent_requests=f.integer("max_concurrent_requests", default=None),
+        retry_parameters=retry_options_from_json(
+            f.raw("retry_parameters"), f.path("retry_parameters")
+        ),
+        acl=tuple(_acl_entry(entry) for entry in f.nested_list("acl")) if f.has("acl") else (),
+        target=f.string("target", default=None),
+    )
+
+
+def _acl_entry(f: Fields) -> AclEntry:
+    return AclEntry(
+        user_email=f.string("user_email", default=None),
+        writer_email=f.string("writer_email", default=None),
+    )
+
+
+def queue_to_json(queue: QueueConfig, stats: QueueStats) -> JsonObject:
+    """A queue as ``GET /v1/queues`` lists it: configuration, pause state and statistics."""
+    return {
+        **queue_config_to_json(queue),
+        "paused": stats.paused,
+        "stats": queue_stats_to_json(stats),
+    }
+
+
+def queue_from_json(f: Fields) -> tuple[QueueConfig, QueueStats]:
+    return queue_config_from_json(f), queue_stats_from_json(f.nested("stats"))
+
+
+def queues_to_json(queues: Sequence[tuple[QueueConfig, QueueStats]]) -> JsonObject:
+    """The answer to ``GET /v1/queues``."""
+    return {"queues": [queue_to_json(config, stats) for config, stats in queues]}
+
+
+def queues_from_json(body: object) -> list[tuple[QueueConfig, QueueStats]]:
+    return [queue_from_json(item) for item in Fields(body, "", None).nested_list("queues")]
+
+
+def time_to_json(now_usec: int) -> JsonObject:
+    """The answer to ``GET /v1/time``: the emulator's clock."""
+    return {"now_usec": now_usec, "now": rfc3339(now_usec)}
+
+
+def time_from_json(body: object) -> int:
+    return Fields(body, "", None).integer("now_usec")
+
+
+@dataclass(frozen=True)
+class ClockState:
+    """The test-control clock (``/_emulator/clock``): its time and whether it is frozen."""
+
+    now_usec: int
+    frozen: bool
+
+
+def clock_state_to_json(state: ClockState) -> JsonObject:
+    return {"now_usec": state.now_usec, "now": rfc3339(state.now_usec), "frozen": state.frozen}
+
+
+def clock_state_from_json(body: object) -> ClockState:
+    f = Fields(body, "", None)
+    return ClockState(now_usec=f.integer("now_usec"), frozen=f.boolean("frozen", default=False))
+
+
+def forgotten_to_json(queue: str, name: str, deleted: bool) -> JsonObject:
+    """The answer to ``/_emulator/queues/{queue}/tasks/{name}/forget``: did the task exist."""
+    return {"queue": queue, "name": name, "deleted": deleted}
+
+
+def forgotten_from_json(body: object) -> bool:
+    return Fields(body, "", None).boolean("deleted")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+def error_to_json(code: ErrorCode, message: str) -> JsonObject:
+    """The body of every error response: ``{"error": {"code": NAME, "message": ...}}``."""
+    return {"error": {"code": code.name, "message": message or code.name}}
+
+
+def error_from_json(status: int, body: object) -> TaskQueueError:
+    """The :class:`TaskQueueError` an error response stands for (INTERNAL_ERROR for a body
+    that is not an error body, or a code this version does not know)."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return TaskQueueError(ErrorCode.INTERNAL_ERROR, f"HTTP {status} without an error body")
+    name = str(error.get("code", ""))
+    return TaskQueueError(error_code_from_json(name), str(error.get("message") or name))

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.faces.json.codec import error_to_json
 
 HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.UNKNOWN_QUEUE: 404,
@@ -48,7 +49,7 @@ _log = logging.getLogger("emulator.http")
 
 def error_response(code: ErrorCode, message: str, status: int | None = None) -> Response:
     """The JSON error body with the status from the table (or ``status`` if given)."""
-    response = jsonify({"error": {"code": code.name, "message": message or code.name}})
+    response = jsonify(error_to_json(code, message))
     response.status_code = status or HTTP_STATUS.get(code, 500)
     return response
 
