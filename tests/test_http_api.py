@@ -313,6 +313,24 @@ def test_lease_bounds_are_400_naming_the_field(api: Api, body: Json, field: str)
     assert api.peek(PULL)[0]["retry_count"] == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/queues/nope/lease", {"lease_seconds": -1, "max_tasks": 1}, "lease_seconds"),
+        ("/v1/queues/nope/lease", {"lease_seconds": 1, "max_tasks": 0}, "max_tasks"),
+        ("/v1/queues/nope/tasks/t/lease", {"eta_usec": 1, "lease_seconds": -1}, "lease_seconds"),
+    ],
+)
+def test_a_bad_argument_is_reported_before_an_unknown_queue(
+    api: Api, path: str, body: Json, field: str
+) -> None:
+    assert_error(api.request("POST", path, body), 400, "INVALID_REQUEST", field)
+
+
+def test_a_bad_peek_limit_is_reported_before_an_unknown_queue(api: Api) -> None:
+    assert_error(api.get("/v1/queues/nope/tasks", limit="0"), 400, "INVALID_REQUEST", "limit")
+
+
 def test_lease_bounds_are_inclusive(api: Api) -> None:
     api.add_ok(PULL, {"eta_usec": NOW - 1})
 
@@ -968,6 +986,7 @@ WRONG_FIELDS: list[tuple[str, Json, str]] = [
     (LEASE, _with(LEASE, lease_seconds="30"), "lease_seconds"),
     (LEASE, _with(LEASE, lease_seconds=-0.5), "lease_seconds"),
     (LEASE, _with(LEASE, lease_seconds=10**30), "lease_seconds"),
+    (LEASE, _with(LEASE, lease_seconds=10**400), "lease_seconds"),  # too large for a float
     (LEASE, _with(LEASE, lease_seconds={}), "lease_seconds"),
     (LEASE, _with(LEASE, group_by_tag="yes"), "group_by_tag"),
     (LEASE, _with(LEASE, group_by_tag=1), "group_by_tag"),

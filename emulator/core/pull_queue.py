@@ -18,7 +18,6 @@ from emulator.domain.limits import (
     AUTO_TASK_NAME_PREFIX,
     LEASE_WINDOW_HOUR_USEC,
     LEASE_WINDOW_MINUTE_USEC,
-    MAX_PEEK_PAGE_SIZE,
     usec_from_seconds,
 )
 from emulator.domain.model import (
@@ -206,10 +205,7 @@ class LocalQueueService:
 
     def peek(self, queue_name: str, where: PeekFilter) -> TaskPage:
         queue = self._queue(queue_name)
-        if not 1 <= where.limit <= MAX_PEEK_PAGE_SIZE:
-            raise TaskQueueError(
-                ErrorCode.INVALID_REQUEST, f"limit must be between 1 and {MAX_PEEK_PAGE_SIZE}"
-            )
+        validation.check_peek_limit(where.limit)
         after = decode_page_token(where.page_token) if where.page_token else None
         now = self._clock.now_usec()
         with self._store.transaction() as tx:

@@ -1,5 +1,9 @@
 """Checks of caller input against the limits, done server-side because not every client does.
 
+The one home of these rules: faces check only the types of what they parse and leave the
+ranges to these functions (the JSON face calls the argument checks before the service, so
+a request that is wrong in both ways is reported for its argument, as it always was).
+
 Each function raises :class:`TaskQueueError` (whole-operation problems) or returns an
 :class:`AddResult`-ready ``(code, message)`` pair (per-task problems of an add batch).
 """
@@ -14,6 +18,7 @@ from emulator.domain.limits import (
     MAX_DISPATCH_DEADLINE_USEC,
     MAX_ETA_USEC,
     MAX_LEASE_SECONDS,
+    MAX_PEEK_PAGE_SIZE,
     MAX_PULL_TASK_SIZE_BYTES,
     MAX_PUSH_TASK_SIZE_BYTES,
     MAX_TAG_LENGTH,
@@ -43,15 +48,14 @@ def check_lease_seconds(lease_seconds: object) -> float:
     """Return ``lease_seconds`` as a float in [0, MAX_LEASE_SECONDS]; else INVALID_REQUEST."""
     if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):
         raise TaskQueueError(ErrorCode.INVALID_REQUEST, "lease_seconds must be a number")
-    value = float(lease_seconds)
-    if not math.isfinite(value) or value < 0:
+    if (isinstance(lease_seconds, float) and not math.isfinite(lease_seconds)) or lease_seconds < 0:
         raise TaskQueueError(ErrorCode.INVALID_REQUEST, "lease_seconds must not be negative")
-    if value > MAX_LEASE_SECONDS:
+    if lease_seconds > MAX_LEASE_SECONDS:  # compared before float(): an int may be huge
         raise TaskQueueError(
             ErrorCode.INVALID_REQUEST,
             f"lease_seconds must not be greater than {MAX_LEASE_SECONDS} seconds",
         )
-    return value
+    return float(lease_seconds)
 
 
 def check_max_tasks(max_tasks: object) -> int:
@@ -66,6 +70,17 @@ def check_max_tasks(max_tasks: object) -> int:
             f"max_tasks must not be greater than {MAX_TASKS_PER_LEASE}",
         )
     return max_tasks
+
+
+def check_peek_limit(limit: object) -> int:
+    """Return ``limit`` if it is an int in [1, MAX_PEEK_PAGE_SIZE]; else INVALID_REQUEST."""
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "limit must be an integer")
+    if not 1 <= limit <= MAX_PEEK_PAGE_SIZE:
+        raise TaskQueueError(
+            ErrorCode.INVALID_REQUEST, f"limit must be between 1 and {MAX_PEEK_PAGE_SIZE}"
+        )
+    return limit
 
 
 def check_batch_size(count: int) -> None:

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from emulator.core import validation
 from emulator.core.service import QueueService
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.limits import (
-    DEFAULT_PEEK_PAGE_SIZE,
-    MAX_PEEK_PAGE_SIZE,
-)
+from emulator.domain.limits import DEFAULT_PEEK_PAGE_SIZE
 from emulator.domain.model import PeekFilter, TaskState
 from emulator.faces.json import codec
+
+#: More digits than an int64 has: not a number the emulator can read.
+_MAX_LIMIT_DIGITS = 18
 
 
 def _body() -> codec.JsonObject:
@@ -68,6 +69,8 @@ def create_api_blueprint(service: QueueService) -> Blueprint:
     @api.post("/queues/<queue>/lease")
     def lease(queue: str) -> Response:
         asked = codec.lease_request_from_json(_body())
+        validation.check_lease_seconds(asked.lease_seconds)  # before the queue's own errors
+        validation.check_max_tasks(asked.max_tasks)
         tasks = service.lease(
             queue,
             asked.lease_seconds,
@@ -80,6 +83,7 @@ def create_api_blueprint(service: QueueService) -> Blueprint:
     @api.post("/queues/<queue>/tasks/<name>/lease")
     def modify_lease(queue: str, name: str) -> Response:
         change = codec.modify_lease_request_from_json(_body())
+        validation.check_lease_seconds(change.lease_seconds)  # before the queue's own errors
         eta = service.modify_lease(queue, name, change.eta_usec, change.lease_seconds)
         return jsonify(codec.modified_lease_to_json(name, eta))
 
@@ -137,18 +141,13 @@ def _peek_filter() -> PeekFilter:
 
 
 def _peek_limit(text: str) -> int:
-    """``limit`` as an int in [1, MAX_PEEK_PAGE_SIZE], from ASCII digits only.
+    """``limit`` from ASCII digits only, checked by the core's rule (before the queue's own
+    errors).
 
     ``str.isdigit()`` alone is not enough: it accepts ``'²'``, which ``int()`` rejects, and
     ``int()`` refuses strings of more than 4,300 digits; both used to end in a 500.
     """
-    digits = text.lstrip("0")
-    if (
-        not (text.isascii() and text.isdigit())
-        or len(digits) > len(str(MAX_PEEK_PAGE_SIZE))
-        or not 1 <= int(digits or "0") <= MAX_PEEK_PAGE_SIZE
-    ):
-        raise codec.bad(
-            "limit", f"must be an integer from 1 to {MAX_PEEK_PAGE_SIZE}, not {text[:20]!r}"
-        )
-    return int(digits)
+    digits = text.lstrip("0") or "0"
+    if not (text.isascii() and text.isdigit()) or len(digits) > _MAX_LIMIT_DIGITS:
+        raise codec.bad("limit", f"must be a whole number, not {text[:20]!r}")
+    return validation.check_peek_limit(int(digits))

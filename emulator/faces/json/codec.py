@@ -29,7 +29,7 @@ from types import MappingProxyType
 from typing import Any, Final, TypeVar, overload
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.limits import MAX_LEASE_SECONDS, MAX_TASKS_PER_LEASE, PUSH_METHODS
+from emulator.domain.limits import PUSH_METHODS
 from emulator.domain.model import (
     AddRequest,
     AddResult,
@@ -469,7 +469,8 @@ def add_body_from_json(body: object) -> list[AddRequest]:
 
 @dataclass(frozen=True)
 class LeaseRequest:
-    """The body of ``POST /v1/queues/{queue}/lease``."""
+    """The body of ``POST /v1/queues/{queue}/lease`` (types checked here, ranges by
+    :mod:`emulator.core.validation`)."""
 
     lease_seconds: float
     max_tasks: int
@@ -490,8 +491,8 @@ def lease_request_to_json(request: LeaseRequest) -> JsonObject:
 def lease_request_from_json(body: object) -> LeaseRequest:
     f = Fields(body, "", _LEASE_FIELDS)
     return LeaseRequest(
-        lease_seconds=f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
-        max_tasks=f.integer("max_tasks", low=1, high=MAX_TASKS_PER_LEASE),
+        lease_seconds=f.number("lease_seconds"),
+        max_tasks=f.integer("max_tasks"),
         group_by_tag=f.boolean("group_by_tag", default=False),
         tag=f.string("tag", default=None),
     )
@@ -514,7 +515,7 @@ def modify_lease_request_from_json(body: object) -> ModifyLeaseRequest:
     f = Fields(body, "", _MODIFY_FIELDS)
     return ModifyLeaseRequest(
         eta_usec=f.integer("eta_usec"),
-        lease_seconds=f.number("lease_seconds", low=0, high=MAX_LEASE_SECONDS),
+        lease_seconds=f.number("lease_seconds"),
     )
 
 
