@@ -25,7 +25,7 @@ from google.appengine.runtime import apiproxy_errors
 
 from emulator.app import runtime_app
 from emulator.server import ServerThread
-from shims.backends.http import split_host
+from shims.backends.http import MAX_IDLE_CONNECTIONS, split_host
 from shims.sdk import stub as sdk_stub
 from shims.sdk.stub import EmulatorTaskQueueStub, register_sdk_stub
 from tests.rpc_support import (
@@ -280,7 +280,7 @@ def test_keep_alive_connections_are_reused_and_survive_a_closed_socket(
         for _ in range(3):
             assert queue.fetch_statistics().tasks == 0
         assert handler.connections == 1
-        [conn] = stub._pool._idle
+        [conn] = stub._http._idle
         assert conn.sock is not None
         conn.sock.shutdown(socket.SHUT_RDWR)  # as if the server had dropped the idle connection
         assert queue.fetch_statistics().tasks == 0
@@ -310,7 +310,7 @@ def test_concurrent_calls_share_the_stub_safely(stub: EmulatorTaskQueueStub) -> 
         thread.join()
     assert errors == []
     assert queue.fetch_statistics().tasks == 40
-    assert len(stub._pool._idle) <= sdk_stub.MAX_IDLE_CONNECTIONS
+    assert len(stub._http._idle) <= MAX_IDLE_CONNECTIONS
 
 
 def test_a_silent_server_hits_the_deadline(fake: FakeTime) -> None:

@@ -16,6 +16,7 @@ import pytest
 from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
 from shims import apiproxy_errors, backends, testing
 from shims import taskqueue as tq
+from shims.backends.http import MAX_IDLE_CONNECTIONS
 from shims.backends.remote import RemoteBackend
 from tests.shim_support import (
     PULL,
@@ -158,7 +159,7 @@ def test_threads_share_a_backend_safely(remote: RemoteBackend) -> None:
         leased.extend(t.name for t in remaining)
     assert errors == []
     assert sorted(leased) == sorted(f"w{w}-{i}" for w in range(8) for i in range(20))
-    assert len(remote._http._open) <= 9
+    assert len(remote._http._idle) <= MAX_IDLE_CONNECTIONS
 
 
 def test_server_without_test_control_is_reported(tmp_path: Path) -> None:

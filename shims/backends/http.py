@@ -1,34 +1,61 @@
-"""A small JSON-over-HTTP client with keep-alive connections, one per thread.
+"""The one HTTP client of the shim: keep-alive HTTP/1.1 connections to one emulator.
 
-Contract:
+Both ways the client side reaches a server use it: the remote backend's JSON API
+(:mod:`shims.backends.remote`) and the apiproxy stub that carries Google's SDK to
+``/rpc_http`` (:mod:`shims.sdk.stub`). Contract:
 
-* thread-safe: each thread reuses its own ``http.client`` connection;
-* a connection the server has closed is noticed before it is reused and replaced;
-* a request that fails on a reused connection is retried once on a fresh one, but only when
-  the caller says the request is idempotent (otherwise the caller gets a transient error,
-  because the server may or may not have acted on it);
-* ``deadline`` is the socket timeout; running out of it raises
-  :class:`shims.apiproxy_errors.DeadlineExceededError`;
-* a server that cannot be reached or drops the connection raises
-  ``TaskQueueError(TRANSIENT_ERROR)`` (the shim raises ``taskqueue.TransientError``).
+* thread-safe: a connection serves one request at a time; idle connections are pooled (at
+  most :data:`MAX_IDLE_CONNECTIONS`) and reused by whichever thread asks next;
+* an idle connection the server has closed is noticed before it is reused (its socket is
+  readable while idle) and replaced;
+* a request that fails on a reused connection is sent once more on a new one, but only when
+  the caller says it is idempotent: otherwise the server may or may not have acted on it,
+  and the caller gets :class:`ConnectionFailed` with ``lost=True``;
+* ``deadline`` is the socket timeout of every step; running out of it raises
+  :class:`DeadlineExceeded`;
+* a server that cannot be reached raises :class:`ConnectionFailed` (``lost=False``).
+
+Callers map the two failures to their own vocabulary (the remote backend to
+``TaskQueueError(TRANSIENT_ERROR)`` and the shim's ``DeadlineExceededError``, the SDK stub to
+the SDK's ``apiproxy_errors``); the original exception is the failure's ``__cause__``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
-import json
 import select
 import threading
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
-from emulator.domain.errors import ErrorCode, TaskQueueError
-from shims import apiproxy_errors
+from emulator.settings import DEFAULT_PORT
 
-JsonValue = Any
-#: The port ``taskqueue-emulator`` listens on by default.
-DEFAULT_EMULATOR_PORT = 8089
+#: Idle keep-alive connections kept per client.
+MAX_IDLE_CONNECTIONS: Final = 8
+
+
+class DeadlineExceeded(Exception):
+    """No answer within the deadline."""
+
+
+class ConnectionFailed(Exception):
+    """The server could not be reached (``lost`` False) or the connection broke during the
+    request (``lost`` True: the server may or may not have acted on it)."""
+
+    def __init__(self, cause: BaseException, *, lost: bool) -> None:
+        super().__init__(str(cause))
+        self.lost = lost
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A complete HTTP response."""
+
+    status: int
+    body: bytes
 
 
 def split_host(address: str) -> tuple[str, int]:
@@ -46,7 +73,7 @@ def split_host(address: str) -> tuple[str, int]:
         port = -1
     if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or port == -1:
         raise ValueError(f"expected host:port for the task queue emulator, got {address!r}")
-    return parts.hostname, port or DEFAULT_EMULATOR_PORT
+    return parts.hostname, port or DEFAULT_PORT
 
 
 def _is_dropped(connection: http.client.HTTPConnection) -> bool:
@@ -61,110 +88,111 @@ def _is_dropped(connection: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
-class JsonHttpClient:
-    """JSON requests to one server (see the module docstring)."""
+class HttpClient:
+    """Requests to the server at ``address`` (see the module docstring).
+
+    Raises:
+        ValueError: ``address`` cannot be parsed (:func:`split_host`).
+    """
 
     def __init__(self, address: str) -> None:
-        self._host, self._port = split_host(address)
-        self._local = threading.local()
+        self.host, self.port = split_host(address)
+        self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
-        self._open: set[http.client.HTTPConnection] = set()
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """``http://host:port``."""
-        host = f"[{self._host}]" if ":" in self._host else self._host  # IPv6 literal
-        return f"http://{host}:{self._port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
+        return f"http://{host}:{self.port}"
 
     def request(
         self,
         method: str,
         path: str,
-        body: JsonValue = None,
+        body: bytes | None,
+        headers: Mapping[str, str],
         *,
         deadline: float,
         idempotent: bool,
-        call_name: str,
-    ) -> tuple[int, JsonValue]:
-        """Send one request and return ``(status, decoded JSON body)``.
+    ) -> Reply:
+        """Send one request and read the whole response.
 
-        ``call_name`` names the operation in error messages (e.g. ``QueryAndOwnTasks``).
+        Raises:
+            DeadlineExceeded: no answer within ``deadline`` seconds (per socket operation).
+            ConnectionFailed: the server cannot be reached or the connection broke.
         """
-        payload = None if body is None else json.dumps(body).encode()
-        headers = {"Accept": "application/json"}
-        if payload is not None:
-            headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):
-            connection, reused = self._connection(deadline)
-            try:
-                connection.request(method, path, body=payload, headers=headers)
-                response = connection.getresponse()
-                data = response.read()
-            except TimeoutError:
-                self._discard(connection)
-                raise apiproxy_errors.DeadlineExceededError(
-                    f"The API call taskqueue.{call_name}() took too long to respond and was "
-                    f"cancelled (deadline {deadline:g}s, emulator at {self.base_url})."
-                ) from None
-            except (OSError, http.client.HTTPException) as exc:
-                self._discard(connection)
-                if reused and idempotent and attempt == 1:
-                    continue
-                raise self._transient(call_name, exc, reused) from None
-            if response.will_close:
-                self._discard(connection)
-            return response.status, _decode(response.status, data, self.base_url)
-        raise AssertionError("unreachable")  # pragma: no cover
+        connection, reused = self._acquire(deadline)
+        try:
+            return self._exchange(connection, method, path, body, headers)
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, TimeoutError):
+                raise DeadlineExceeded(str(exc)) from exc
+            if not (reused and idempotent):
+                raise ConnectionFailed(exc, lost=reused) from exc
+        try:  # once more, on a connection of its own
+            return self._exchange(self._new(deadline), method, path, body, headers)
+        except TimeoutError as exc:
+            raise DeadlineExceeded(str(exc)) from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise ConnectionFailed(exc, lost=False) from exc
 
-    def _transient(self, call_name: str, exc: BaseException, reused: bool) -> TaskQueueError:
-        if reused:
-            message = (
-                f"the connection to the task queue emulator at {self.base_url} was lost during "
-                f"taskqueue.{call_name}() ({exc!r}); the call may or may not have taken effect"
-            )
+    def _exchange(
+        self,
+        connection: http.client.HTTPConnection,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: Mapping[str, str],
+    ) -> Reply:
+        try:
+            connection.request(method, path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            data = response.read()
+        except BaseException:
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
         else:
-            message = f"cannot reach the task queue emulator at {self.base_url}: {exc}"
-        return TaskQueueError(ErrorCode.TRANSIENT_ERROR, message)
+            self._release(connection)
+        return Reply(response.status, data)
 
-    def _connection(self, deadline: float) -> tuple[http.client.HTTPConnection, bool]:
-        """This thread's connection (``reused`` True if it has served requests before)."""
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
-        if connection is not None and _is_dropped(connection):
-            self._discard(connection)
-            connection = None
-        reused = connection is not None
-        if connection is None:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=deadline)
-            self._local.connection = connection
+    def _new(self, deadline: float) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection(self.host, self.port, timeout=deadline)
+
+    def _acquire(self, deadline: float) -> tuple[http.client.HTTPConnection, bool]:
+        """An idle connection that is still open (``reused`` True), or a new one."""
+        while True:
             with self._lock:
-                self._open.add(connection)
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                return self._new(deadline), False
+            if not _is_dropped(connection):
+                break
+            connection.close()
         connection.timeout = deadline
         if connection.sock is not None:
             connection.sock.settimeout(deadline)
-        return connection, reused
+        return connection, True
 
-    def _discard(self, connection: http.client.HTTPConnection) -> None:
-        connection.close()
-        if getattr(self._local, "connection", None) is connection:
-            self._local.connection = None
+    def _release(self, connection: http.client.HTTPConnection) -> None:
         with self._lock:
-            self._open.discard(connection)
+            if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                self._idle.append(connection)
+                return
+        connection.close()
 
     def close(self) -> None:
-        """Close every connection of every thread (a later request opens a new one)."""
+        """Close the idle connections (requests in flight finish normally; a later request
+        opens a new connection)."""
         with self._lock:
-            connections, self._open = self._open, set()
-        for connection in connections:
+            idle, self._idle = self._idle, []
+        for connection in idle:
             with contextlib.suppress(OSError):
                 connection.close()
-
-
-def _decode(status: int, data: bytes, base_url: str) -> JsonValue:
-    try:
-        return json.loads(data) if data.strip() else {}
-    except (ValueError, UnicodeDecodeError):
-        code = ErrorCode.TRANSIENT_ERROR if status >= 500 else ErrorCode.INTERNAL_ERROR
-        snippet = data[:200].decode("utf8", "replace")
-        raise TaskQueueError(
-            code, f"{base_url} answered HTTP {status} with a body that is not JSON: {snippet!r}"
-        ) from None

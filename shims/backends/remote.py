@@ -11,6 +11,7 @@ raises exactly what it raises with the embedded backend; an answer the codec can
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -28,7 +29,8 @@ from emulator.domain.model import (
     TaskPage,
 )
 from emulator.faces.json import codec
-from shims.backends.http import JsonHttpClient
+from shims import apiproxy_errors
+from shims.backends.http import ConnectionFailed, DeadlineExceeded, HttpClient
 from shims.backends.protocol import ControlUnavailableError, QueueView
 from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
 
@@ -37,6 +39,19 @@ T = TypeVar("T")
 
 def _quote(segment: str) -> str:
     return urllib.parse.quote(segment, safe="")
+
+
+def _json_answer(status: int, data: bytes, base_url: str) -> Any:
+    """The decoded body of an answer (empty: ``{}``); one that is not JSON is an error:
+    TRANSIENT_ERROR from a failing server or proxy (5xx), INTERNAL_ERROR otherwise."""
+    try:
+        return json.loads(data) if data.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        code = ErrorCode.TRANSIENT_ERROR if status >= 500 else ErrorCode.INTERNAL_ERROR
+        snippet = data[:200].decode("utf8", "replace")
+        raise TaskQueueError(
+            code, f"{base_url} answered HTTP {status} with a body that is not JSON: {snippet!r}"
+        ) from None
 
 
 def _ignore(body: object) -> None:
@@ -48,7 +63,7 @@ class RemoteBackend:
     """A :class:`~shims.backends.protocol.ControlledBackend` on the emulator at ``host:port``."""
 
     def __init__(self, address: str) -> None:
-        self._http = JsonHttpClient(address)
+        self._http = HttpClient(address)
         self._clock_mirror: Callable[[], int] | None = None
 
     @property
@@ -66,10 +81,53 @@ class RemoteBackend:
         idempotent: bool,
         call_name: str,
     ) -> T:
-        status, data = self._http.request(
+        status, data = self._send(
             method, path, body, deadline=deadline, idempotent=idempotent, call_name=call_name
         )
         return self._decoded(status, data, path, decode)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: object,
+        *,
+        deadline: float,
+        idempotent: bool,
+        call_name: str,
+    ) -> tuple[int, Any]:
+        """One request with a JSON body (if any); ``(status, decoded JSON answer)``.
+
+        ``call_name`` names the operation in error messages (e.g. ``QueryAndOwnTasks``).
+        """
+        payload = None if body is None else json.dumps(body).encode()
+        headers = {"Accept": "application/json"}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+        try:
+            reply = self._http.request(
+                method, path, payload, headers, deadline=deadline, idempotent=idempotent
+            )
+        except DeadlineExceeded:
+            raise apiproxy_errors.DeadlineExceededError(
+                f"The API call taskqueue.{call_name}() took too long to respond and was "
+                f"cancelled (deadline {deadline:g}s, emulator at {self.description})."
+            ) from None
+        except ConnectionFailed as failure:
+            raise self._transient(call_name, failure) from None
+        return reply.status, _json_answer(reply.status, reply.body, self.description)
+
+    def _transient(self, call_name: str, failure: ConnectionFailed) -> TaskQueueError:
+        cause = failure.__cause__
+        if failure.lost:
+            message = (
+                f"the connection to the task queue emulator at {self.description} was lost "
+                f"during taskqueue.{call_name}() ({cause!r}); the call may or may not have "
+                "taken effect"
+            )
+        else:
+            message = f"cannot reach the task queue emulator at {self.description}: {cause}"
+        return TaskQueueError(ErrorCode.TRANSIENT_ERROR, message)
 
     def _decoded(self, status: int, data: Any, path: str, decode: Callable[[object], T]) -> T:
         """``decode(data)`` for a successful answer; an error answer raises its error."""
@@ -173,7 +231,7 @@ class RemoteBackend:
         self, path: str, decode: Callable[[object], T], body: object = None, *, idempotent: bool
     ) -> T:
         """POST to ``/_emulator<path>``; a 404 route error means test control is disabled."""
-        status, data = self._http.request(
+        status, data = self._send(
             "POST",
             f"/_emulator{path}",
             body,

@@ -19,7 +19,8 @@ the SDK module's own ``time``, so a test that patches it is honoured): under a t
 emulator moves the ETAs the SDK computed onto its own clock, so a task added without an ETA
 is ready at the frozen instant it was added.
 
-Calls are thread-safe; keep-alive connections are pooled and reused across threads.
+Calls are thread-safe; keep-alive connections are pooled and reused across threads
+(:mod:`shims.backends.http`, the client the remote backend uses too).
 ``UserRPC`` calls (``add_async``, ``lease_tasks_async``, ...) run on the SDK's RPC thread pool.
 """
 
@@ -28,7 +29,6 @@ from __future__ import annotations
 import http.client
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
@@ -43,7 +43,7 @@ from google.appengine.ext.remote_api import (  # type: ignore[import-untyped, un
 )
 from google.appengine.runtime import apiproxy_errors  # type: ignore[import-untyped, unused-ignore]
 
-from shims.backends.http import split_host
+from shims.backends.http import ConnectionFailed, DeadlineExceeded, HttpClient
 
 SERVICE_NAME: Final = "taskqueue"
 HOST_ENV: Final = "TASKQUEUE_EMULATOR_HOST"
@@ -54,12 +54,15 @@ DEFAULT_DEADLINE_SECONDS: Final = 60.0
 MAX_REQUEST_SIZE_BYTES: Final = 32 * 2**20
 #: ``TaskQueueServiceError.TRANSIENT_ERROR``.
 TRANSIENT_ERROR: Final = 2
-#: Idle keep-alive connections kept per stub.
-MAX_IDLE_CONNECTIONS: Final = 8
 _TICKET: Final = "taskqueue-emulator"
 #: The SDK's clock when it sent an add (see ``emulator.faces.rpc_http.views.CLIENT_NOW_HEADER``).
 CLIENT_NOW_HEADER: Final = "X-TaskQueue-Emulator-Client-Now-Usec"
 _ADD_CALLS: Final = frozenset({"BulkAdd", "Add"})
+#: Calls that may be sent twice with the effect of once: only these are resent after a
+#: kept-alive connection broke (the emulator may have acted on any other).
+_IDEMPOTENT_CALLS: Final = frozenset(
+    {"FetchQueueStats", "FetchQueues", "QueryTasks", "FetchTask", "PurgeQueue", "PauseQueue"}
+)
 _SDK_TASKQUEUE_MODULE: Final = "google.appengine.api.taskqueue.taskqueue"
 
 _RpcErrorCode = remote_api.RpcError
@@ -116,80 +119,6 @@ _HEADERS: Final = MappingProxyType(
         "X-Google-RPC-Service-Method": "/VMRemoteAPI.CallRemoteAPI",
     }
 )
-#: Failures that mean a reused keep-alive connection had been closed by the server before our
-#: request reached it; the request is then sent once more on a new connection.
-_STALE_CONNECTION: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
-
-
-class _ConnectionPool:
-    """Keep-alive HTTP/1.1 connections to one server, shared by threads.
-
-    Each connection serves one call at a time: :meth:`post` takes an idle connection (or
-    opens one), and gives it back only after a complete response that allows keep-alive.
-    """
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self._idle: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
-
-    def post(self, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-        """POST ``body`` to :data:`RPC_PATH`; return (status, response body).
-
-        Raises:
-            TimeoutError: no answer within ``timeout`` seconds (per socket operation).
-            OSError, http.client.HTTPException: the connection failed.
-        """
-        conn, reused = self._acquire(timeout)
-        try:
-            return self._exchange(conn, body, headers)
-        except _STALE_CONNECTION:
-            if not reused:
-                raise
-            return self._exchange(self._new(timeout), body, headers)
-
-    def _exchange(
-        self, conn: http.client.HTTPConnection, body: bytes, headers: Mapping[str, str]
-    ) -> tuple[int, bytes]:
-        try:
-            conn.request("POST", RPC_PATH, body=body, headers=dict(headers))
-            response = conn.getresponse()
-            data = response.read()
-        except BaseException:
-            conn.close()
-            raise
-        if response.will_close:
-            conn.close()
-        else:
-            self._release(conn)
-        return response.status, data
-
-    def _new(self, timeout: float) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-
-    def _acquire(self, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            return self._new(timeout), False
-        conn.timeout = timeout
-        if conn.sock is not None:
-            conn.sock.settimeout(timeout)
-        return conn, True
-
-    def _release(self, conn: http.client.HTTPConnection) -> None:
-        with self._lock:
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(conn)
-                return
-        conn.close()
-
-    def close(self) -> None:
-        """Close the idle connections (calls in flight finish normally)."""
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
 
 
 class EmulatorRPC(apiproxy_rpc.RPC):  # type: ignore[misc]
@@ -214,12 +143,12 @@ class EmulatorTaskQueueStub:
         Raises:
             ValueError: ``host`` cannot be parsed.
         """
-        self._pool = _ConnectionPool(*split_host(host))
+        self._http = HttpClient(host)
 
     @property
     def address(self) -> str:
         """``host:port`` this stub sends to."""
-        return f"{self._pool.host}:{self._pool.port}"
+        return self._http.address
 
     def CreateRPC(self) -> EmulatorRPC:
         """A new RPC for ``UserRPC`` and ``apiproxy_stub_map.MakeSyncCall``."""
@@ -249,7 +178,8 @@ class EmulatorTaskQueueStub:
             service_name=service, method=call, request=payload, request_id=_TICKET
         )
         extra = {CLIENT_NOW_HEADER: str(sdk_now_usec())} if call in _ADD_CALLS else {}
-        reply = self._send(envelope.SerializeToString(), deadline, error, extra)
+        idempotent = call in _IDEMPOTENT_CALLS
+        reply = self._send(envelope.SerializeToString(), deadline, error, extra, idempotent)
         if reply.HasField("rpc_error"):
             raise error(reply.rpc_error.code, reply.rpc_error.detail)
         if reply.HasField("application_error"):
@@ -264,29 +194,34 @@ class EmulatorTaskQueueStub:
         deadline: float | None,
         error: _ErrorFactory,
         extra_headers: Mapping[str, str],
+        idempotent: bool,
     ) -> Any:
         timeout = deadline if deadline and deadline > 0 else DEFAULT_DEADLINE_SECONDS
         headers = {**_HEADERS, "X-Google-RPC-Service-Deadline": str(timeout), **extra_headers}
         try:
-            status, data = self._pool.post(body, headers, timeout)
-        except TimeoutError:
+            reply = self._http.request(
+                "POST", RPC_PATH, body, headers, deadline=timeout, idempotent=idempotent
+            )
+        except DeadlineExceeded:
             raise error(_RpcErrorCode.DEADLINE_EXCEEDED, "") from None
-        except (ConnectionError, http.client.RemoteDisconnected) as exc:
-            raise apiproxy_errors.ApplicationError(
-                TRANSIENT_ERROR, f"the taskqueue emulator at {self.address} is unreachable: {exc}"
-            ) from None
-        except (OSError, http.client.HTTPException) as exc:
-            raise error(_RpcErrorCode.UNKNOWN, f"{type(exc).__name__}: {exc}") from None
-        if status != 200:
-            raise apiproxy_errors.RPCFailedError(f"Proxy returned HTTP status {status}")
+        except ConnectionFailed as failure:
+            cause = failure.__cause__
+            if isinstance(cause, ConnectionError | http.client.RemoteDisconnected):
+                raise apiproxy_errors.ApplicationError(
+                    TRANSIENT_ERROR,
+                    f"the taskqueue emulator at {self.address} is unreachable: {cause}",
+                ) from None
+            raise error(_RpcErrorCode.UNKNOWN, f"{type(cause).__name__}: {cause}") from None
+        if reply.status != 200:
+            raise apiproxy_errors.RPCFailedError(f"Proxy returned HTTP status {reply.status}")
         try:
-            return remote_api.Response.FromString(data)
+            return remote_api.Response.FromString(reply.body)
         except Exception as exc:  # protobuf raises DecodeError; anything else is as bad
             raise error(_RpcErrorCode.UNKNOWN, f"unreadable response: {exc}") from None
 
     def close(self) -> None:
         """Close idle connections; the stub stays usable (it reconnects on demand)."""
-        self._pool.close()
+        self._http.close()
 
 
 _ErrorFactory = Callable[[int, str], Exception]
