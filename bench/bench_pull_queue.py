@@ -42,6 +42,7 @@ def _taskqueue_for(config: str, root: str) -> tuple[Any, Callable[[], None]]:
         bed.activate()
         bed.init_taskqueue_stub(root_path=root)
         return taskqueue, bed.deactivate
+    from emulator.domain.limits import MEMORY_STORAGE
     from shims import backends
     from shims import taskqueue as shim
 
@@ -50,11 +51,11 @@ def _taskqueue_for(config: str, root: str) -> tuple[Any, Callable[[], None]]:
         from emulator.server import ServerThread
         from emulator.wiring import build_runtime
 
-        runtime = build_runtime(yaml_path, ":memory:")
+        runtime = build_runtime(yaml_path, MEMORY_STORAGE)
         server = ServerThread(runtime_app(runtime)).start()
-        os.environ["TASKQUEUE_EMULATOR_HOST"] = server.address
+        os.environ[backends.ENV_HOST] = server.address
         return shim, server.stop
-    storage = ":memory:" if config.endswith("memory") else os.path.join(root, "tasks.sqlite3")
+    storage = MEMORY_STORAGE if config.endswith("memory") else os.path.join(root, "tasks.sqlite3")
     backends.configure_embedded(yaml_path, storage)
     return shim, backends.close_all
 

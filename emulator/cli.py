@@ -21,9 +21,10 @@ from types import FrameType
 from emulator import __version__
 from emulator.app import runtime_app
 from emulator.config import ConfigError
+from emulator.domain.limits import MEMORY_STORAGE
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
-from emulator.settings import DEFAULT_STORAGE, build_parser, resolve
-from emulator.store.sqlite import MEMORY, StoreError
+from emulator.settings import DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
+from emulator.store.sqlite import StoreError
 from emulator.wiring import Runtime, build_runtime
 
 _SIGNAL_POLL_SECONDS = 0.05
@@ -46,12 +47,12 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     queues = ", ".join(f"{q.name} ({q.mode.label})" for q in config.queues.values())
     storage = (
         "in memory (lost on exit)"
-        if runtime.store.location == MEMORY
+        if runtime.store.location == MEMORY_STORAGE
         else f"{os.path.abspath(runtime.store.location)} (SQLite, WAL)"
     )
     lines = [
         f"taskqueue-emulator {__version__} listening on http://{address}",
-        f"  export TASKQUEUE_EMULATOR_HOST={address}",
+        f"  export {HOST_ENV}={address}",
         f"  queue.yaml: {os.path.abspath(args.queue_yaml) if args.queue_yaml else '(none)'}",
         f"  queues: {queues}",
         f"  storage: {storage}",

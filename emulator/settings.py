@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator import __version__
+from emulator.domain.limits import MEMORY_STORAGE
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
 DEFAULT_STORAGE = os.path.join(".taskqueue-emulator", "tasks.sqlite3")
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: Where clients (the shim, the SDK stub, the pytest plugin) find the emulator: ``host:port``.
+HOST_ENV = "TASKQUEUE_EMULATOR_HOST"
+#: The queue.yaml of the server, and of the shim's embedded emulator too.
+QUEUE_YAML_ENV = "TASKQUEUE_EMULATOR_QUEUE_YAML"
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "queue_yaml",
         "--queue-yaml",
-        "TASKQUEUE_EMULATOR_QUEUE_YAML",
+        QUEUE_YAML_ENV,
         _text,
         None,
         "queue.yaml to load and watch; without it only the push queue 'default' exists",
@@ -108,9 +113,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TASKQUEUE_EMULATOR_STORAGE",
         _text,
         DEFAULT_STORAGE,
-        "SQLite file for tasks, or :memory: (default %(default)s; only the default's "
-        "directory is created)",
-        metavar="PATH|:memory:",
+        f"SQLite file for tasks, or {MEMORY_STORAGE} (default %(default)s; only the "
+        "default's directory is created)",
+        metavar=f"PATH|{MEMORY_STORAGE}",
     ),
     Setting(
         "enable_test_control",

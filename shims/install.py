@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from emulator.domain.limits import MEMORY_STORAGE
 from shims import backends
 
 TASKQUEUE = "google.appengine.api.taskqueue"
@@ -129,7 +130,7 @@ def is_installed() -> bool:
 
 
 def install(
-    queue_yaml: str | None = None, storage: str = ":memory:", use_sdk: bool = False
+    queue_yaml: str | None = None, storage: str = MEMORY_STORAGE, use_sdk: bool = False
 ) -> None:
     """Make ``google.appengine.api.taskqueue`` the emulator's shim.
 

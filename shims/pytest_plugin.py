@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from emulator.domain.limits import MEMORY_STORAGE
 from shims import backends, testing
 from shims import clock as client_clock
 
@@ -85,7 +86,7 @@ def _taskqueue_emulator_server(pytestconfig: pytest.Config) -> Iterator[ServerTh
     from emulator.server import ServerThread
     from emulator.wiring import build_runtime
 
-    runtime = build_runtime(queue_yaml_path(pytestconfig), ":memory:")
+    runtime = build_runtime(queue_yaml_path(pytestconfig), MEMORY_STORAGE)
     server = ServerThread(runtime_app(runtime, enable_test_control=True)).start()
     try:
         yield server
@@ -143,7 +144,7 @@ def _fixture_backend(request: pytest.FixtureRequest) -> backends.ControlledBacke
         return RemoteBackend(request.getfixturevalue("taskqueue_emulator"))
     from shims.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend.build(queue_yaml_path(request.config), ":memory:")
+    return EmbeddedBackend.build(queue_yaml_path(request.config), MEMORY_STORAGE)
 
 
 @pytest.fixture

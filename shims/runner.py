@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 
 import shims
 from emulator.config import ConfigError
+from emulator.domain.limits import MEMORY_STORAGE
 from emulator.store.sqlite import StoreError
 from shims import backends
 
 USAGE = (
-    "usage: python -m shims [--queue-yaml PATH] [--storage PATH|:memory:] [--use-sdk]\n"
+    f"usage: python -m shims [--queue-yaml PATH] [--storage PATH|{MEMORY_STORAGE}] [--use-sdk]\n"
     "                       (script.py | -m module) [args ...]"
 )
 _WITH_VALUE = {"--queue-yaml": "queue_yaml", "--storage": "storage"}
@@ -45,7 +46,7 @@ class Invocation:
     """A parsed command line."""
 
     queue_yaml: str | None = None
-    storage: str = ":memory:"
+    storage: str = MEMORY_STORAGE
     use_sdk: bool = False
     script: str | None = None
     module: str | None = None

@@ -176,6 +176,27 @@ def test_only_the_server_module_knows_the_wsgi_server() -> None:
     assert users == {"emulator.server"}
 
 
+#: Values that have one named constant; no other module may spell them out.
+ONE_CONSTANT = {
+    ":memory:": "emulator.domain.limits",  # MEMORY_STORAGE
+    "TASKQUEUE_EMULATOR_HOST": "emulator.settings",  # HOST_ENV
+    "TASKQUEUE_EMULATOR_QUEUE_YAML": "emulator.settings",  # QUEUE_YAML_ENV
+    "/rpc_http": "emulator.faces.rpc_http",  # RPC_PATH
+    "X-TaskQueue-Emulator-Client-Now-Usec": "emulator.faces.rpc_http",  # CLIENT_NOW_HEADER
+}
+
+
+def test_shared_values_are_spelled_once() -> None:
+    spellings = {
+        (node.value, module)
+        for folder in (EMULATOR, ROOT / "shims")
+        for module in _modules(folder)
+        for node in ast.walk(ast.parse(_source(module).read_text()))  # type: ignore[union-attr]
+        if isinstance(node, ast.Constant) and node.value in ONE_CONSTANT
+    }
+    assert spellings == set(ONE_CONSTANT.items())
+
+
 def test_core_never_reads_the_wall_clock() -> None:
     for path in (EMULATOR / "core").glob("*.py"):
         assert "time.time" not in path.read_text(), path.name

@@ -28,8 +28,8 @@ import pytest
 from emulator import __version__
 from emulator.app import runtime_app
 from emulator.cli import _serve
+from emulator.domain.limits import MEMORY_STORAGE
 from emulator.server import ServerThread, make_wsgi_server
-from emulator.store.sqlite import MEMORY
 from emulator.wiring import build_runtime
 from tests.http_support import make_api
 
@@ -417,7 +417,7 @@ def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
     server used to raise from its signal handler, and socketserver's per-request
     ``except Exception`` swallowed that and kept serving (seen once in CI). Here the signal
     is sent from inside ``process_request`` every time; a watchdog bounds the old hang."""
-    runtime = build_runtime(None, MEMORY)
+    runtime = build_runtime(None, MEMORY_STORAGE)
     server = make_wsgi_server(runtime_app(runtime), "127.0.0.1", 0)
     dispatch = server.process_request
 
@@ -449,7 +449,7 @@ def test_a_server_loop_that_dies_ends_the_process_with_status_1(
 ) -> None:
     """No signal, but the loop raised: the main thread must not wait forever, and the exit
     status must say something went wrong."""
-    runtime = build_runtime(None, MEMORY)
+    runtime = build_runtime(None, MEMORY_STORAGE)
     server = make_wsgi_server(runtime_app(runtime), "127.0.0.1", 0)
 
     def broken() -> None:  # runs once per turn of socketserver's own serve_forever loop

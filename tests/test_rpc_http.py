@@ -28,10 +28,10 @@ from emulator.app import create_app, runtime_app
 from emulator.domain.clock import ControllableClock
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces.rpc_http import CLIENT_NOW_HEADER
 from emulator.faces.rpc_http import codec as rpc_codec
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as ours_remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as ours
-from emulator.faces.rpc_http.views import CLIENT_NOW_HEADER
 from emulator.wiring import Runtime, build_runtime
 from tests.rpc_support import LIMITED, PULL, SEC, T0_USEC, envelope, post_rpc, write_queue_yaml
 

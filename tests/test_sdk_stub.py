@@ -24,9 +24,10 @@ from google.appengine.api.taskqueue import taskqueue_service_bytes_pb2 as sdk
 from google.appengine.runtime import apiproxy_errors
 
 from emulator.app import runtime_app
+from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.server import ServerThread
+from emulator.settings import HOST_ENV
 from shims.backends.http import MAX_IDLE_CONNECTIONS, split_host
-from shims.sdk import stub as sdk_stub
 from shims.sdk.stub import EmulatorTaskQueueStub, register_sdk_stub
 from tests.rpc_support import (
     LIMITED,
@@ -208,7 +209,7 @@ def test_only_the_taskqueue_service_is_replaced(
     datastore, default = object(), object()
     apiproxy_stub_map.apiproxy.RegisterStub("datastore_v3", datastore)
     apiproxy_stub_map.apiproxy.SetDefaultStub(default)
-    monkeypatch.setenv(sdk_stub.HOST_ENV, emulator.address)
+    monkeypatch.setenv(HOST_ENV, emulator.address)
     register_sdk_stub()
     first = apiproxy_stub_map.apiproxy.GetStub("taskqueue")
     assert isinstance(first, EmulatorTaskQueueStub) and first.address == emulator.address
@@ -216,7 +217,7 @@ def test_only_the_taskqueue_service_is_replaced(
     assert apiproxy_stub_map.apiproxy.GetStub("mail") is default
     register_sdk_stub(f"http://{emulator.address}")
     assert apiproxy_stub_map.apiproxy.GetStub("taskqueue") is not first
-    monkeypatch.delenv(sdk_stub.HOST_ENV)
+    monkeypatch.delenv(HOST_ENV)
     with pytest.raises(ValueError, match="TASKQUEUE_EMULATOR_HOST"):
         register_sdk_stub()
 
@@ -350,7 +351,7 @@ def test_rpc_errors_become_apiproxy_errors(stub: EmulatorTaskQueueStub) -> None:
 
     with pytest.raises(apiproxy_errors.ArgumentError, match="Additional details"):
         stub.MakeSyncCall("taskqueue", "PurgeQueue", Garbage(), response)
-    big = sdk.TaskQueuePurgeQueueRequest(queue_name=b"q" * (sdk_stub.MAX_REQUEST_SIZE_BYTES + 1))
+    big = sdk.TaskQueuePurgeQueueRequest(queue_name=b"q" * (MAX_REQUEST_SIZE_BYTES + 1))
     with pytest.raises(apiproxy_errors.RequestTooLargeError):
         stub.MakeSyncCall("taskqueue", "PurgeQueue", big, response)
 

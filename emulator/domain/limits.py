@@ -25,6 +25,10 @@ MAX_DISPATCH_DEADLINE_USEC: Final = 24 * 3600 * 1_000_000
 MIN_DISPATCH_DEADLINE_USEC: Final = 15 * 1_000_000
 #: The stub's ``MAX_REQUEST_SIZE``; also the largest HTTP body the emulator reads.
 MAX_REQUEST_SIZE_BYTES: Final = 32 * 2**20
+#: The storage location that keeps tasks in memory only (lost when the process ends).
+MEMORY_STORAGE: Final = ":memory:"
+#: The SDK's deadline for an API call made without one (``default_api_stub.DEFAULT_TIMEOUT``).
+DEFAULT_API_DEADLINE_SECONDS: Final = 60.0
 #: Largest page of the peek listing.
 MAX_PEEK_PAGE_SIZE: Final = 1000
 DEFAULT_PEEK_PAGE_SIZE: Final = 100

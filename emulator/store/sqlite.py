@@ -18,10 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
 from emulator.domain.queue_config import QueueMode, RetryParameters
 
-MEMORY = ":memory:"
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -93,14 +93,14 @@ class SqliteTaskStore:
 
     def __init__(
         self,
-        location: str | os.PathLike[str] = MEMORY,
+        location: str | os.PathLike[str] = MEMORY_STORAGE,
         *,
         create_parent: bool = False,
         busy_timeout_ms: int = 10_000,
     ) -> None:
         self._location = str(location)
         self._lock = threading.RLock()
-        if self._location != MEMORY:
+        if self._location != MEMORY_STORAGE:
             _check_location(Path(self._location), create_parent)
         self._conn = _connect(self._location, busy_timeout_ms)
 
@@ -142,7 +142,7 @@ def _location_problem(path: Path, parent: Path) -> str | None:
         if ancestor.exists() and not ancestor.is_dir():
             return f"{ancestor} is not a directory"
     if not parent.exists():
-        return f"the directory {parent} does not exist (create it, or use {MEMORY})"
+        return f"the directory {parent} does not exist (create it, or use {MEMORY_STORAGE})"
     if path.is_dir():
         return "it is a directory, not a file"
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -158,7 +158,7 @@ def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        if location != MEMORY:
+        if location != MEMORY_STORAGE:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
         _migrate(conn, location)

@@ -17,7 +17,10 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from typing import Final
 
+from emulator.domain.limits import MEMORY_STORAGE
+from emulator.settings import HOST_ENV, QUEUE_YAML_ENV
 from shims.backends.protocol import (
     Backend,
     ControlledBackend,
@@ -38,9 +41,10 @@ __all__ = [
     "use",
 ]
 
-ENV_HOST = "TASKQUEUE_EMULATOR_HOST"
-ENV_QUEUE_YAML = "TASKQUEUE_EMULATOR_QUEUE_YAML"
-MEMORY = ":memory:"
+#: ``host:port`` of the emulator the shim talks to (unset: the embedded emulator).
+ENV_HOST: Final = HOST_ENV
+#: The embedded emulator's queue.yaml, unless :func:`configure_embedded` names one.
+ENV_QUEUE_YAML: Final = QUEUE_YAML_ENV
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class EmbeddedSettings:
     """How to build the default embedded backend."""
 
     queue_yaml: str | None = None
-    storage: str = MEMORY
+    storage: str = MEMORY_STORAGE
 
 
 _lock = threading.RLock()
@@ -69,7 +73,7 @@ def use(backend: ControlledBackend | None) -> ControlledBackend | None:
         return previous
 
 
-def configure_embedded(queue_yaml: str | None = None, storage: str = MEMORY) -> None:
+def configure_embedded(queue_yaml: str | None = None, storage: str = MEMORY_STORAGE) -> None:
     """Settings for the automatic embedded backend; a built one is closed and rebuilt lazily."""
     global _settings, _embedded
     with _lock:

@@ -43,20 +43,13 @@ from google.appengine.ext.remote_api import (  # type: ignore[import-untyped, un
 )
 from google.appengine.runtime import apiproxy_errors  # type: ignore[import-untyped, unused-ignore]
 
+from emulator.domain.errors import ErrorCode
+from emulator.domain.limits import DEFAULT_API_DEADLINE_SECONDS, MAX_REQUEST_SIZE_BYTES
+from emulator.faces.rpc_http import CLIENT_NOW_HEADER, RPC_PATH, TASKQUEUE_SERVICE
+from emulator.settings import HOST_ENV
 from shims.backends.http import ConnectionFailed, DeadlineExceeded, HttpClient
 
-SERVICE_NAME: Final = "taskqueue"
-HOST_ENV: Final = "TASKQUEUE_EMULATOR_HOST"
-RPC_PATH: Final = "/rpc_http"
-#: The SDK's default deadline for API calls (``default_api_stub.DEFAULT_TIMEOUT``).
-DEFAULT_DEADLINE_SECONDS: Final = 60.0
-#: The dev stub's ``MAX_REQUEST_SIZE`` (32 MiB).
-MAX_REQUEST_SIZE_BYTES: Final = 32 * 2**20
-#: ``TaskQueueServiceError.TRANSIENT_ERROR``.
-TRANSIENT_ERROR: Final = 2
 _TICKET: Final = "taskqueue-emulator"
-#: The SDK's clock when it sent an add (see ``emulator.faces.rpc_http.views.CLIENT_NOW_HEADER``).
-CLIENT_NOW_HEADER: Final = "X-TaskQueue-Emulator-Client-Now-Usec"
 _ADD_CALLS: Final = frozenset({"BulkAdd", "Add"})
 #: Calls that may be sent twice with the effect of once: only these are resent after a
 #: kept-alive connection broke (the emulator may have acted on any other).
@@ -169,7 +162,7 @@ class EmulatorTaskQueueStub:
             apiproxy_errors.Error: a subclass, as described in the module docstring.
         """
         error = _error_factory(service, call)
-        if service != SERVICE_NAME:
+        if service != TASKQUEUE_SERVICE:
             raise error(_RpcErrorCode.CALL_NOT_FOUND, "")
         payload = request.SerializeToString()
         if len(payload) > MAX_REQUEST_SIZE_BYTES:
@@ -196,7 +189,7 @@ class EmulatorTaskQueueStub:
         extra_headers: Mapping[str, str],
         idempotent: bool,
     ) -> Any:
-        timeout = deadline if deadline and deadline > 0 else DEFAULT_DEADLINE_SECONDS
+        timeout = deadline if deadline and deadline > 0 else DEFAULT_API_DEADLINE_SECONDS
         headers = {**_HEADERS, "X-Google-RPC-Service-Deadline": str(timeout), **extra_headers}
         try:
             reply = self._http.request(
@@ -208,7 +201,7 @@ class EmulatorTaskQueueStub:
             cause = failure.__cause__
             if isinstance(cause, ConnectionError | http.client.RemoteDisconnected):
                 raise apiproxy_errors.ApplicationError(
-                    TRANSIENT_ERROR,
+                    int(ErrorCode.TRANSIENT_ERROR),
                     f"the taskqueue emulator at {self.address} is unreachable: {cause}",
                 ) from None
             raise error(_RpcErrorCode.UNKNOWN, f"{type(cause).__name__}: {cause}") from None
@@ -261,7 +254,7 @@ def register_sdk_stub(host: str | None = None) -> None:
     if not address:
         raise ValueError(f"pass host= or set {HOST_ENV}=host:port")
     stub = EmulatorTaskQueueStub(address)
-    previous = apiproxy_stub_map.apiproxy.GetStub(SERVICE_NAME)
-    apiproxy_stub_map.apiproxy.ReplaceStub(SERVICE_NAME, stub)
+    previous = apiproxy_stub_map.apiproxy.GetStub(TASKQUEUE_SERVICE)
+    apiproxy_stub_map.apiproxy.ReplaceStub(TASKQUEUE_SERVICE, stub)
     if isinstance(previous, EmulatorTaskQueueStub):
         previous.close()

@@ -78,7 +78,7 @@ _QUEUE_NAME_PATTERN: Final = rf"^[a-zA-Z0-9-]{{1,{MAX_QUEUE_NAME_LENGTH}}}$"
 _QUEUE_NAME_RE: Final = re.compile(_QUEUE_NAME_PATTERN)
 
 #: Deadline (seconds) of a call made without one, as the SDK's HTTP transport uses.
-DEFAULT_RPC_DEADLINE: Final = 60.0
+DEFAULT_RPC_DEADLINE: Final = limits.DEFAULT_API_DEADLINE_SECONDS
 
 
 __all__ = [

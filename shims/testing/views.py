@@ -14,6 +14,7 @@ import base64
 import datetime
 from typing import Any
 
+from emulator.domain.limits import DEFAULT_BUCKET_SIZE, DEFAULT_QUEUE, DEFAULT_QUEUE_RATE
 from emulator.domain.model import StoredTask
 from emulator.domain.queue_config import SDK_RETRY_FIELD_NAMES, QueueMode, RetryParameters
 from shims.backends.protocol import QueueView
@@ -35,7 +36,6 @@ BUILT_IN_HEADERS = frozenset(
 )
 #: The header Google's stub adds to every add request without one (``<module>.<server>``).
 STUB_HOST_HEADER = ("host", "default.localhost")
-DEFAULT_BUCKET_SIZE = 5
 _EPOCH = datetime.datetime(1970, 1, 1)
 
 
@@ -117,7 +117,7 @@ def _retry_dict(params: RetryParameters) -> dict[str, Any]:
 
 
 def _max_rate(view: QueueView) -> str:
-    if view.name == "default" and view.rate == "5/s":
+    if view.name == DEFAULT_QUEUE and view.rate == DEFAULT_QUEUE_RATE:
         return "5.00/s"  # the stub's built-in default queue
     return view.rate or ""
 

@@ -12,6 +12,7 @@ from emulator.domain.limits import (
     MAX_TASKS_PER_ADD,
     MAX_TASKS_PER_LEASE,
 )
+from emulator.faces.rpc_http import RPC_PATH
 
 Schema = dict[str, Any]
 
@@ -336,7 +337,7 @@ def _api_paths() -> Schema:
         },
         "/v1/time": {"get": _op("The emulator's current time", {"type": "object"}, errors="")},
         "/healthz": {"get": _op("Liveness", {"type": "object"}, errors="")},
-        "/rpc_http": {
+        RPC_PATH: {
             "post": {
                 "summary": "App Engine API-server protocol (remote_api Request/Response protobufs)",
                 "requestBody": {"required": True, **_binary()},

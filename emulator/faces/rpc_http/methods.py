@@ -23,12 +23,12 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import EtaTranslation
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import AddResult, StoredTask
-from emulator.faces.rpc_http import codec, logservice
+from emulator.faces.rpc_http import TASKQUEUE_SERVICE, codec, logservice
 from emulator.faces.rpc_http.protos import logservice_wire_pb2 as log_wire
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as wire
 
-SERVICE_NAME: Final = "taskqueue"
+SERVICE_NAME: Final = TASKQUEUE_SERVICE
 #: Errors about the queue itself that BulkAdd and Delete report once per task, as the stub.
 QUEUE_LEVEL_CODES: Final = frozenset(
     {ErrorCode.UNKNOWN_QUEUE, ErrorCode.INVALID_QUEUE_NAME, ErrorCode.TOMBSTONED_QUEUE}

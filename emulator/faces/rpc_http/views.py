@@ -26,13 +26,10 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock, EtaTranslation
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
-from emulator.faces.rpc_http import codec, methods
+from emulator.faces.rpc_http import CLIENT_NOW_HEADER, RPC_PATH, codec, methods
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
 
-RPC_PATH: Final = "/rpc_http"
 CONTENT_TYPE: Final = "application/octet-stream"
-#: The client's clock when it sent the call, in integer microseconds since the epoch.
-CLIENT_NOW_HEADER: Final = "X-TaskQueue-Emulator-Client-Now-Usec"
 _log = logging.getLogger("emulator.rpc_http")
 
 
