@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from emulator.app import runtime_app
 from emulator.domain.clock import FakeClock
 from emulator.server import ServerThread
@@ -224,35 +222,3 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-# -- fixtures shared by the shim test modules (import them by name into a module) -----------
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A directory holding the shim tests' queue.yaml."""
-    directory = tmp_path_factory.mktemp("shim")
-    write_queue_yaml(directory)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def server(root: Path) -> Iterator[LiveServer]:
-    """A live emulator on that queue.yaml, for the module."""
-    with live_server(root / "queue.yaml") as running:
-        yield running
-
-
-@pytest.fixture(params=["embedded", "live"])
-def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[backends.ControlledBackend]:
-    """Each test twice: on an embedded backend and on the live server."""
-    chosen: backends.ControlledBackend
-    if request.param == "embedded":
-        chosen = embedded_backend(root / "queue.yaml")
-    else:
-        chosen = request.getfixturevalue("server").backend()
-    try:
-        yield chosen
-    finally:
-        chosen.close()

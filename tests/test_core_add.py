@@ -8,12 +8,7 @@ from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
 from emulator.domain.model import AddRequest
 from emulator.domain.queue_config import QueueMode
-from tests.core_support import PULL, PUSH, World, make_world, pull
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
+from tests.core_support import PULL, PUSH, World, pull
 
 
 def codes(results: list) -> list[str]:  # type: ignore[type-arg]

@@ -6,12 +6,7 @@ import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.queue_config import RetryParameters
-from tests.core_support import LIMITED, PULL, World, make_world, pull
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
+from tests.core_support import LIMITED, PULL, World, pull
 
 
 def names(tasks: list) -> list[str]:  # type: ignore[type-arg]

@@ -6,12 +6,7 @@ import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import LeasedTask
-from tests.core_support import PULL, World, make_world, pull
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
+from tests.core_support import PULL, World, pull
 
 
 def leased(world: World, name: str = "t", lease: float = 30) -> LeasedTask:

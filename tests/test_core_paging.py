@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
 from emulator.domain.model import PeekFilter, StoredTask, TaskPage
-from tests.core_support import PULL, World, make_world, pull
+from tests.core_support import PULL, World, pull
 
 
-@pytest.fixture
-def world() -> World:
-    return make_world()
-
-
+@settings(max_examples=100)
 @given(eta=st.integers(-(2**63), 2**63 - 1), name=st.text(min_size=0, max_size=50))
 def test_a_page_token_decodes_to_what_it_encodes(eta: int, name: str) -> None:
     assert paging.decode_page_token(paging.encode_page_token(eta, name)) == (eta, name)

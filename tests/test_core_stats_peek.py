@@ -7,12 +7,7 @@ import pytest
 from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import PeekFilter, TaskPage, TaskState
-from tests.core_support import PULL, World, make_world, pull
-
-
-@pytest.fixture
-def world() -> World:
-    return make_world()
+from tests.core_support import PULL, World, pull
 
 
 def test_stats_count_every_task_and_report_the_oldest_eta(world: World) -> None:

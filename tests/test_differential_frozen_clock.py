@@ -76,9 +76,8 @@ ADD_QUEUES = [PULL, PULL, PULL, LIMITED, PULL_B, "nope"]
 NAMES = ["alpha", "beta", "delta", "gamma", "omega"]
 MAX_AUTO_NAMES = 9  #: task1..task9 sort in the order they were chosen
 
+#: Example and step counts come from the Hypothesis profile (tests/conftest.py).
 SETTINGS = settings(
-    max_examples=30,
-    stateful_step_count=30,
     deadline=None,
     derandomize=True,
     database=None,

@@ -50,7 +50,7 @@ from tests.rpc_support import (
     write_queue_yaml,
 )
 
-pytestmark = pytest.mark.differential
+pytestmark = [pytest.mark.differential, pytest.mark.e2e]
 
 QUEUES = st.sampled_from([PULL, PULL, PULL, LIMITED, LIMITED, "default", "nope"])
 #: Explicit names: never of the stub's ``task<N>`` form, sorted before ``task`` on both sides.
@@ -358,5 +358,5 @@ def test_sdk_through_rpc_http_matches_the_testbed_stub(emulator: LiveEmulator) -
     with sdk_time(SdkVersusEmulator.fake):
         run_state_machine_as_test(
             SdkVersusEmulator,
-            settings=settings(max_examples=40, stateful_step_count=40, deadline=None),
+            settings=settings(deadline=None),  # counts: the Hypothesis profile
         )

@@ -63,9 +63,8 @@ TICKS = st.sampled_from([True, True, False])
 #: How far both clocks move to step off an instant where an ETA equals now.
 DODGE_SECONDS = 0.125
 
+#: Example and step counts come from the Hypothesis profile (tests/conftest.py).
 SETTINGS = settings(
-    max_examples=50,
-    stateful_step_count=40,
     deadline=None,
     derandomize=True,
     database=None,

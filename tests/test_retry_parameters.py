@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.domain.model import StoredTask
@@ -21,6 +21,8 @@ from emulator.store.sqlite import SqliteTaskStore
 
 _INT = st.none() | st.integers(0, 2**31 - 1)
 _SECONDS = st.none() | st.floats(0, 1e9, allow_nan=False) | st.integers(0, 10**6)
+#: Cheap properties: many examples whatever the Hypothesis profile.
+CHEAP = settings(max_examples=100, deadline=None)
 RETRY_PARAMETERS = st.builds(
     RetryParameters,
     task_retry_limit=_INT,
@@ -31,6 +33,7 @@ RETRY_PARAMETERS = st.builds(
 )
 
 
+@CHEAP
 @given(RETRY_PARAMETERS)
 def test_the_dict_holds_the_set_fields_and_maps_back(params: RetryParameters) -> None:
     values = params.to_dict()
@@ -48,6 +51,7 @@ def test_none_values_are_unset_and_bad_keys_or_types_are_refused() -> None:
             RetryParameters.from_dict(bad)
 
 
+@CHEAP
 @given(RETRY_PARAMETERS)
 def test_json_keeps_the_queue_yaml_key_names(params: RetryParameters) -> None:
     body = json_codec.retry_options(params)
@@ -56,6 +60,7 @@ def test_json_keeps_the_queue_yaml_key_names(params: RetryParameters) -> None:
     assert decoded == params
 
 
+@CHEAP
 @given(RETRY_PARAMETERS)
 def test_the_rpc_message_maps_both_ways(params: RetryParameters) -> None:
     message = wire.TaskQueueRetryParameters()
@@ -91,6 +96,7 @@ def test_the_store_reads_rows_with_unset_parameters_as_null(tmp_path: Path) -> N
     assert task.retry_parameters == RetryParameters(task_retry_limit=3, min_backoff_seconds=0.5)
 
 
+@CHEAP
 @given(RETRY_PARAMETERS)
 def test_the_store_round_trips_them(params: RetryParameters) -> None:
     store = SqliteTaskStore(":memory:")

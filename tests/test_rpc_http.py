@@ -268,6 +268,7 @@ def test_messages_round_trip_byte_for_byte_with_the_sdk(name: str) -> None:
     )
 
 
+@pytest.mark.e2e
 def test_checked_in_pb2_files_match_a_fresh_generation() -> None:
     pytest.importorskip("grpc_tools")
     spec = importlib.util.spec_from_file_location("gen_protos", ROOT / "scripts" / "gen_protos.py")

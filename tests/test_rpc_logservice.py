@@ -221,6 +221,7 @@ def _ours(name: str) -> descriptor_pb2.DescriptorProto:
     return proto
 
 
+@pytest.mark.e2e
 def test_messages_match_the_go_packages_protos_field_for_field(tmp_path: Path) -> None:
     go = _go_descriptors(tmp_path)
     for name in ours.DESCRIPTOR.message_types_by_name:

@@ -7,11 +7,15 @@ import socket
 import threading
 import time
 
+import pytest
 from flask import Flask
 
 from emulator.app import runtime_app
 from emulator.server import ServerThread
 from emulator.wiring import build_runtime
+
+#: Every test serves on a real socket.
+pytestmark = pytest.mark.e2e
 
 
 def test_one_connection_serves_many_requests_including_errors() -> None:

@@ -64,6 +64,7 @@ def test_the_installed_hook_is_the_packaged_one() -> None:
     assert pth.read_text() == (ROOT / "shims" / "autoinstall.pth").read_text()
 
 
+@pytest.mark.e2e
 @needs_pth
 def test_an_unmodified_worker_runs_on_the_shim_when_asked(tmp_path: Path) -> None:
     result = run_worker(tmp_path, TASKQUEUE_EMULATOR_AUTO_INSTALL="1")
@@ -71,6 +72,7 @@ def test_an_unmodified_worker_runs_on_the_shim_when_asked(tmp_path: Path) -> Non
     assert result.stdout.strip() == "shims.taskqueue job"
 
 
+@pytest.mark.e2e
 @needs_pth
 def test_without_the_variable_googles_sdk_has_no_api_proxy(tmp_path: Path) -> None:
     result = run_worker(tmp_path)
@@ -78,6 +80,7 @@ def test_without_the_variable_googles_sdk_has_no_api_proxy(tmp_path: Path) -> No
     assert 'No api proxy found for service "taskqueue"' in result.stderr
 
 
+@pytest.mark.e2e
 @needs_pth
 def test_a_bad_value_is_one_line_and_the_program_still_runs(tmp_path: Path) -> None:
     result = run_worker(tmp_path, TASKQUEUE_EMULATOR_AUTO_INSTALL="maybe")
@@ -103,6 +106,7 @@ def test_a_failing_installation_is_reported_not_raised(
     assert "TASKQUEUE_EMULATOR_HOST" in message
 
 
+@pytest.mark.e2e
 def test_the_hook_line_is_cheap_without_the_variable() -> None:
     line = (ROOT / "shims" / "autoinstall.pth").read_text()
     assert line.startswith("import os;") and line.count("\n") == 1

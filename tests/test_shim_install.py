@@ -51,6 +51,7 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     assert "OK" in result.stdout, result.stdout + result.stderr
 
 
+@pytest.mark.e2e
 def test_install_maps_googles_names_to_the_shim() -> None:
     assert_ok(
         run_python("""
@@ -75,6 +76,7 @@ def test_install_maps_googles_names_to_the_shim() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_google_stays_a_namespace_package_shared_with_protobuf_and_cloud() -> None:
     assert_ok(
         run_python("""
@@ -94,6 +96,7 @@ def test_google_stays_a_namespace_package_shared_with_protobuf_and_cloud() -> No
     )
 
 
+@pytest.mark.e2e
 def test_uninstall_restores_googles_sdk() -> None:
     assert_ok(
         run_python("""
@@ -111,6 +114,7 @@ def test_uninstall_restores_googles_sdk() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_sdk_imported_first_is_replaced_with_a_warning() -> None:
     result = run_python("""
         import warnings
@@ -135,6 +139,7 @@ def test_sdk_imported_first_is_replaced_with_a_warning() -> None:
     assert "keeps using Google's SDK" in result.stdout
 
 
+@pytest.mark.e2e
 def test_without_the_sdk_the_parent_packages_are_stand_ins() -> None:
     assert_ok(
         run_python(
@@ -164,6 +169,7 @@ print("OK")
     )
 
 
+@pytest.mark.e2e
 def test_install_is_idempotent_and_reports_its_state() -> None:
     assert_ok(
         run_python("""
@@ -179,6 +185,7 @@ def test_install_is_idempotent_and_reports_its_state() -> None:
     )
 
 
+@pytest.mark.e2e
 def test_queue_yaml_comes_from_the_argument_or_the_environment(tmp_path: Path) -> None:
     from_env = tmp_path / "env.yaml"
     from_env.write_text("queue:\n- name: from-env\n  mode: pull\n")
@@ -230,6 +237,7 @@ def test_use_sdk_registers_googles_sdk_with_the_emulator(monkeypatch: pytest.Mon
     )
 
 
+@pytest.mark.e2e
 def test_use_sdk_without_the_sdk_says_what_to_install() -> None:
     result = run_python(
         HIDE_SDK
@@ -247,6 +255,7 @@ except ImportError as exc:
     assert "pip install appengine-python-standard" in result.stdout
 
 
+@pytest.mark.e2e
 def test_googles_other_taskqueue_modules_import_with_the_shim_installed() -> None:
     """Every import path of Google's SDK into ``google.appengine.api.taskqueue.*``."""
     assert_ok(
@@ -285,6 +294,7 @@ def test_googles_other_taskqueue_modules_import_with_the_shim_installed() -> Non
     )
 
 
+@pytest.mark.e2e
 def test_testbed_ndb_memcache_and_the_shim_in_one_process(tmp_path: Path) -> None:
     """A legacy suite: testbed for datastore and memcache, the shim for the task queue."""
     (tmp_path / "queue.yaml").write_text("queue:\n- name: pull-q\n  mode: pull\n")

@@ -10,6 +10,8 @@ import pytest
 from tests.shim_support import QUEUE_YAML
 
 pytest_plugins = ["pytester"]
+#: Every test runs an inner pytest session in a subprocess.
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 

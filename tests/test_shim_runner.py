@@ -53,6 +53,7 @@ def app(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.e2e
 def test_a_script_runs_with_its_argv_and_exit_status(app: Path) -> None:
     result = shims_main("--queue-yaml", "queue.yaml", "program.py", "t1", "7", cwd=app)
     assert result.returncode == 7, result.stderr
@@ -61,18 +62,21 @@ def test_a_script_runs_with_its_argv_and_exit_status(app: Path) -> None:
     assert "shims.taskqueue" in result.stdout
 
 
+@pytest.mark.e2e
 def test_a_module_runs_with_dash_m(app: Path) -> None:
     result = shims_main("--queue-yaml=queue.yaml", "-m", "program", "t1", "0", cwd=app)
     assert result.returncode == 0, result.stderr
     assert f"argv ['{app / 'program.py'}', 't1', '0']" in result.stdout
 
 
+@pytest.mark.e2e
 def test_an_uncaught_exception_exits_with_status_1(app: Path) -> None:
     result = shims_main("failing.py", cwd=app)
     assert result.returncode == 1
     assert "SystemError: boom" in result.stderr
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
@@ -93,6 +97,7 @@ def test_usage_problems_are_reported_clearly(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.e2e
 def test_storage_file_keeps_tasks_between_runs(app: Path) -> None:
     store = str(app / "tasks.sqlite3")
     first = shims_main(
@@ -143,6 +148,7 @@ def test_use_sdk_runs_googles_sdk_against_the_emulator(app: Path, server: LiveSe
     assert server.runtime.service.get_task("pull-a", "via-sdk").payload == b"x"
 
 
+@pytest.mark.e2e
 def test_use_sdk_without_an_emulator_host_is_a_usage_error(app: Path) -> None:
     result = shims_main("--use-sdk", "program.py", cwd=app)
     assert result.returncode == 2

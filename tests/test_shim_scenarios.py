@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 
 from shims import backends
-from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
+from tests.shim_support import (
     LIMITED,
     PULL,
     PUSH,
-    LiveServer,
-    backend,
-    embedded_backend,
-    live_server,
-    root,
     sdk_world,
-    server,
     shim_world,
-    write_queue_yaml,
 )
 
 Advance = Callable[[float], None]

@@ -10,22 +10,15 @@ import pytest
 
 from shims import backends, testing
 from shims import taskqueue as tq
-from tests.shim_support import (  # noqa: F401 (fixtures: root, server, backend)
+from tests.shim_support import (
     LIMITED,
     PULL,
     PULL_B,
     PUSH,
     SEC,
     T0,
-    LiveServer,
-    backend,
-    embedded_backend,
-    live_server,
-    root,
     sdk_world,
-    server,
     shim_world,
-    write_queue_yaml,
 )
 
 

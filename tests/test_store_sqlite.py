@@ -77,6 +77,7 @@ def _lease_all(path: str, now_usec: int, out: multiprocessing.Queue) -> None:  #
     out.put(names)
 
 
+@pytest.mark.e2e
 def test_concurrent_processes_on_one_file_never_lease_the_same_task(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.db")
     world = make_world(path)
@@ -173,6 +174,7 @@ def test_a_directory_without_write_permission_is_permission_denied(tmp_path: Pat
         locked.chmod(0o700)
 
 
+@pytest.mark.e2e
 def test_a_read_only_file_system_is_named(tmp_path: Path) -> None:
     mount_point = tmp_path / "ro"
     mount_point.mkdir()
