@@ -286,6 +286,6 @@ def _install_sdk() -> None:
         raise ImportError(
             "shims.install(use_sdk=True) needs Google's SDK: pip install appengine-python-standard"
         ) from exc
-    from shims.sdk import stub as sdk_stub  # type: ignore[attr-defined,unused-ignore]
+    from shims.sdk import stub as sdk_stub
 
     sdk_stub.register_sdk_stub(host)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import FakeClock
@@ -47,6 +48,6 @@ def make_world(location: str = ":memory:", config: QueuesConfig = CONFIG) -> Wor
     return World(LocalQueueService(store, clock, config), clock, store)
 
 
-def pull(payload: bytes = b"p", **kwargs: object) -> AddRequest:
-    """A pull-task request."""
-    return AddRequest(payload=payload, mode=QueueMode.PULL, **kwargs)  # type: ignore[arg-type]
+def pull(payload: bytes = b"p", **fields: Any) -> AddRequest:
+    """A pull-task request with ``fields`` of :class:`AddRequest` set."""
+    return replace(AddRequest(payload=payload, mode=QueueMode.PULL), **fields)

@@ -93,9 +93,10 @@ def start_emulator(queue_yaml: Path) -> LiveEmulator:
 def envelope(method: str, request: Any, service: str = "taskqueue") -> bytes:
     """A serialized remote_api ``Request`` carrying ``request`` (any message, or raw bytes)."""
     body = request if isinstance(request, bytes) else request.SerializeToString()
-    return sdk_remote.Request(
+    wrapped: bytes = sdk_remote.Request(
         service_name=service, method=method, request=body, request_id="ticket"
     ).SerializeToString()
+    return wrapped
 
 
 def post_rpc(client: FlaskClient, body: bytes) -> Any:

@@ -123,6 +123,12 @@ def _modules(folder: Path) -> list[str]:
     return sorted(_module_name(path) for path in folder.rglob("*.py") if "protos" not in path.parts)
 
 
+def _tree(module: str) -> ast.Module:
+    path = _source(module)
+    assert path is not None, module
+    return ast.parse(path.read_text(), str(path))
+
+
 def test_the_core_and_the_domain_import_no_face_storage_server_or_framework() -> None:
     offenders = {
         f"{module} imports {name}"
@@ -191,7 +197,7 @@ def test_shared_values_are_spelled_once() -> None:
         (node.value, module)
         for folder in (EMULATOR, ROOT / "shims")
         for module in _modules(folder)
-        for node in ast.walk(ast.parse(_source(module).read_text()))  # type: ignore[union-attr]
+        for node in ast.walk(_tree(module))
         if isinstance(node, ast.Constant) and node.value in ONE_CONSTANT
     }
     assert spellings == set(ONE_CONSTANT.items())

@@ -411,7 +411,7 @@ def test_sigterm_right_after_the_banner_still_exits_0(tmp_path: Path) -> None:
 
 
 def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SIGTERM may land while the server hands a connection to a request thread. The
     server used to raise from its signal handler, and socketserver's per-request
@@ -425,7 +425,7 @@ def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
         os.kill(os.getpid(), signal.SIGTERM)
         dispatch(request, client_address)
 
-    server.process_request = signal_then_dispatch  # type: ignore[method-assign]
+    monkeypatch.setattr(server, "process_request", signal_then_dispatch)
     fired = threading.Event()
 
     def give_up() -> None:
@@ -445,7 +445,7 @@ def test_a_signal_while_a_request_is_dispatched_still_stops_the_server(
 
 
 def test_a_server_loop_that_dies_ends_the_process_with_status_1(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No signal, but the loop raised: the main thread must not wait forever, and the exit
     status must say something went wrong."""
@@ -455,7 +455,7 @@ def test_a_server_loop_that_dies_ends_the_process_with_status_1(
     def broken() -> None:  # runs once per turn of socketserver's own serve_forever loop
         raise OSError("selector gone")
 
-    server.service_actions = broken  # type: ignore[method-assign]
+    monkeypatch.setattr(server, "service_actions", broken)
     assert _serve(server, runtime, "banner") == 1
     assert "the server loop failed" in caplog.text
     assert "OSError: selector gone" in caplog.text

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
-from emulator.domain.model import AddRequest
+from emulator.domain.model import AddRequest, AddResult
 from emulator.domain.queue_config import QueueMode
 from tests.core_support import PULL, PUSH, World, pull
 
 
-def codes(results: list) -> list[str]:  # type: ignore[type-arg]
+def codes(results: Sequence[AddResult]) -> list[str]:
     return [r.code.name for r in results]
 
 
@@ -67,7 +70,7 @@ def test_a_name_repeated_in_one_batch_is_added_once(world: World) -> None:
     ],
 )
 def test_an_invalid_task_rejects_the_whole_batch_and_skips_the_others(
-    world: World, bad: dict[str, object], code: str
+    world: World, bad: dict[str, Any], code: str
 ) -> None:
     # Given a batch where the middle task is invalid
     results = world.service.add(PULL, [pull(name="ok1"), pull(**bad), pull()])
@@ -163,9 +166,9 @@ def test_a_rejected_batch_still_advances_the_auto_name_counter_like_the_stub(
     ],
 )
 def test_push_fields_are_checked_server_side(
-    world: World, fields: dict[str, object], code: str
+    world: World, fields: dict[str, Any], code: str
 ) -> None:
-    push = AddRequest(b"", mode=QueueMode.PUSH, **fields)  # type: ignore[arg-type]
+    push = AddRequest(b"", mode=QueueMode.PUSH, **fields)
     assert codes(world.service.add(PUSH, [push])) == [code]
 
 

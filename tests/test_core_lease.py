@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.model import LeasedTask, StoredTask
 from emulator.domain.queue_config import RetryParameters
 from tests.core_support import LIMITED, PULL, World, pull
 
 
-def names(tasks: list) -> list[str]:  # type: ignore[type-arg]
+def names(tasks: Sequence[LeasedTask | StoredTask]) -> list[str]:
     return [t.name for t in tasks]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
@@ -16,9 +18,9 @@ def leased(world: World, name: str = "t", lease: float = 30) -> LeasedTask:
     return task
 
 
-def error_of(call: object, *args: object) -> ErrorCode:
+def error_of(call: Callable[..., object], *args: object) -> ErrorCode:
     with pytest.raises(TaskQueueError) as err:
-        call(*args)  # type: ignore[operator]
+        call(*args)
     return err.value.code
 
 

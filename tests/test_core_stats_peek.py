@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from emulator.core import paging
@@ -55,8 +57,8 @@ def test_stats_keep_request_order(world: World) -> None:
     ]
 
 
-def _peek(world: World, **kwargs: object) -> list[str]:
-    return [t.name for t in world.service.peek(PULL, PeekFilter(**kwargs)).tasks]  # type: ignore[arg-type]
+def _peek(world: World, **kwargs: Any) -> list[str]:
+    return [t.name for t in world.service.peek(PULL, PeekFilter(**kwargs)).tasks]
 
 
 def test_peek_filters_by_state_and_tag_without_side_effects(world: World) -> None:

@@ -33,6 +33,7 @@ What legitimately differs, and how it is compared:
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,7 +186,7 @@ class TestbedComparison(RuleBasedStateMachine):
         results = []
         for side in (self.google, self.ours):
             side.activate()
-            results.append(outcome(lambda side=side: action(side.taskqueue)))
+            results.append(outcome(functools.partial(action, side.taskqueue)))
         return results[0], results[1]
 
     def close_etas(self, ours: int | None, stub: int | None) -> bool:
@@ -440,7 +441,7 @@ def rpc_side(address: str) -> Callable[[contextlib.ExitStack, int], Side]:
 
 def run(root: Path, ours: Callable[[contextlib.ExitStack, int], Side]) -> None:
     machine = type("Comparison", (TestbedComparison,), {"root": root, "ours_factory": ours})
-    run_state_machine_as_test(machine, settings=SETTINGS)
+    run_state_machine_as_test(machine, settings=SETTINGS)  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

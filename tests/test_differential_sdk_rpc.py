@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import pytest
 from google.appengine.api import apiproxy_stub_map, taskqueue
@@ -63,7 +63,8 @@ WAITS = st.sampled_from([0, 0.5, 0.5, 1])
 #: How far both clocks move to step off an instant where an ETA equals now.
 DODGE_SECONDS = 0.125
 PULL_QUEUES = (PULL, LIMITED)
-GOOGLE, EMULATOR = 0, 1
+GOOGLE: Final = 0
+EMULATOR: Final = 1
 Outcome = tuple[str, Any]
 
 
@@ -356,7 +357,7 @@ def test_sdk_through_rpc_http_matches_the_testbed_stub(emulator: LiveEmulator) -
     SdkVersusEmulator.emulator = emulator
     SdkVersusEmulator.fake = FakeTime()
     with sdk_time(SdkVersusEmulator.fake):
-        run_state_machine_as_test(
+        run_state_machine_as_test(  # type: ignore[no-untyped-call]
             SdkVersusEmulator,
             settings=settings(deadline=None),  # counts: the Hypothesis profile
         )

@@ -348,7 +348,7 @@ class PullQueueComparison(RuleBasedStateMachine):
 
 def run_comparison(backend: backends.ControlledBackend, root: Path) -> None:
     machine = type("Comparison", (PullQueueComparison,), {"backend": backend, "root": root})
-    run_state_machine_as_test(machine, settings=SETTINGS)
+    run_state_machine_as_test(machine, settings=SETTINGS)  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture

@@ -211,7 +211,7 @@ def _run_background(binary: Path, emulator: Emulator) -> Run:
     return Run(_results(done.stdout), done.stderr, _snapshot(emulator))
 
 
-def _wait_for(url: str, proc: subprocess.Popen[str]) -> None:
+def _wait_for(url: str, proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     """Poll ``url`` until it answers 200 (the Go server is up); bounded."""
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -446,7 +446,7 @@ def moved_onto_the_emulators_clock(go_eta_usec: int, stored_eta_usec: int, d: Js
     """Go stamps ETAs on its own clock; the emulator's clock runs ``ahead_usec`` ahead (earlier
     scenarios advanced it), and the emulator moves Go's ETAs by exactly that much (``ahead``
     is Go's own measurement, good to a few milliseconds)."""
-    return abs(stored_eta_usec - (go_eta_usec + d["ahead_usec"])) < SEC // 10
+    return bool(abs(stored_eta_usec - (go_eta_usec + d["ahead_usec"])) < SEC // 10)
 
 
 def check_stats(d: Json) -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -33,6 +33,11 @@ from emulator.faces.rpc_http import codec as rpc_codec
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as ours_remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as ours
 from emulator.wiring import Runtime, build_runtime
+
+if TYPE_CHECKING:
+    from google._upb._message import FieldDescriptor as UpbFieldDescriptor
+
+    AnyFieldDescriptor = FieldDescriptor | UpbFieldDescriptor
 from tests.rpc_support import LIMITED, PULL, SEC, T0_USEC, envelope, post_rpc, write_queue_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,11 +182,11 @@ def test_every_message_matches_the_sdk_field_for_field(
         theirs = _normalised(sdk_module.DESCRIPTOR.message_types_by_name[name], sdk_package)
         for field in theirs.field:
             if (name, field.name) in OPAQUE:
-                field.type, field.type_name = FieldDescriptor.TYPE_BYTES, ""
+                field.type, field.type_name = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES, ""
         for nested in theirs.nested_type:  # QueryTasksResponse.Task.payload
             for field in nested.field:
                 if field.name == "payload":
-                    field.type, field.type_name = FieldDescriptor.TYPE_BYTES, ""
+                    field.type, field.type_name = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES, ""
         assert mine == theirs, name
 
 
@@ -209,8 +214,9 @@ def _fill(message: Message, depth: int = 0) -> Message:
     return message
 
 
-def _scalar(field: FieldDescriptor, i: int) -> Any:
+def _scalar(field: AnyFieldDescriptor, i: int) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         return field.enum_type.values[-1 - i].number
     if field.type in (FieldDescriptor.TYPE_BYTES, FieldDescriptor.TYPE_STRING):
         value = f"{field.name}-{i}-é"
@@ -224,7 +230,7 @@ def _scalar(field: FieldDescriptor, i: int) -> Any:
     )
 
 
-def _set(message: Message, field: FieldDescriptor, i: int, depth: int) -> None:
+def _set(message: Message, field: AnyFieldDescriptor, i: int, depth: int) -> None:
     if field.message_type is not None:
         if depth > 3:
             return
@@ -679,7 +685,7 @@ class _BrokenService:
 def test_a_bug_in_the_service_is_an_internal_error_not_a_500(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = create_app(_BrokenService()).test_client()  # type: ignore[arg-type]
+    client = create_app(_BrokenService()).test_client()
     request = sdk.TaskQueuePurgeQueueRequest(queue_name=PULL.encode())
     assert app_error(client, "PurgeQueue", request) == ERR.INTERNAL_ERROR
     assert "internal error in /rpc_http" in caplog.text

@@ -20,7 +20,6 @@ from flask.testing import FlaskClient
 from google.appengine.api import api_base_pb2 as sdk_base
 from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 from google.protobuf import descriptor_pb2
-from google.protobuf.descriptor import FieldDescriptor
 
 from emulator.app import runtime_app
 from emulator.faces.rpc_http import logservice as rpc_logservice
@@ -97,8 +96,8 @@ def test_flush_logs_every_line_at_its_level_with_the_apps_timestamp(
         (logging.ERROR, "2026-01-01T00:00:00.000003Z line 3"),
         (logging.CRITICAL, "2026-01-01T00:00:00.000004Z line 4"),
     ]
-    assert [r.app_timestamp_usec for r in records] == [T0_USEC + n for n in levels]
-    assert [r.app_level for r in records] == levels
+    assert [r.__dict__["app_timestamp_usec"] for r in records] == [T0_USEC + n for n in levels]
+    assert [r.__dict__["app_level"] for r in records] == levels
 
 
 def test_levels_outside_0_to_4_are_clamped(
@@ -106,7 +105,7 @@ def test_levels_outside_0_to_4_are_clamped(
 ) -> None:
     flushed(client, flush_body(line("low", level=-3), line("high", level=99)))
     records = app_records(app_log)
-    assert [(r.levelno, r.app_level) for r in records] == [
+    assert [(r.levelno, r.__dict__["app_level"]) for r in records] == [
         (logging.DEBUG, -3),
         (logging.CRITICAL, 99),
     ]
@@ -230,5 +229,5 @@ def test_messages_match_the_go_packages_protos_field_for_field(tmp_path: Path) -
             field.ClearField("json_name")
             field.ClearField("options")  # ctype=CORD: C++ only
             if (name, field.name) == ("UserAppLogLine", "message"):
-                field.type = FieldDescriptor.TYPE_BYTES  # ours is bytes: same wire, see .proto
+                field.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES  # same wire, see .proto
         assert _ours(name) == theirs, name

@@ -271,7 +271,10 @@ class _KeepAliveHandler(http.server.BaseHTTPRequestHandler):
 def test_keep_alive_connections_are_reused_and_survive_a_closed_socket(
     emulator: LiveEmulator, fake: FakeTime
 ) -> None:
-    handler = type("Handler", (_KeepAliveHandler,), {"app": runtime_app(emulator.runtime)})
+    class Handler(_KeepAliveHandler):
+        app = runtime_app(emulator.runtime)
+
+    handler = Handler
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:

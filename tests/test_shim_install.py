@@ -223,7 +223,7 @@ def test_use_sdk_needs_the_emulator_host(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_use_sdk_registers_googles_sdk_with_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str | None] = []
     fake = types.ModuleType("shims.sdk.stub")
-    fake.register_sdk_stub = calls.append  # type: ignore[attr-defined]
+    monkeypatch.setattr(fake, "register_sdk_stub", calls.append, raising=False)
     monkeypatch.setitem(sys.modules, "shims.sdk.stub", fake)
     monkeypatch.setattr(shims.sdk, "stub", fake, raising=False)
     monkeypatch.setenv(backends.ENV_HOST, "127.0.0.1:9")

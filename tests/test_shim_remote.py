@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -31,8 +32,11 @@ from tests.shim_support import (
 pytestmark = pytest.mark.e2e
 
 
+B = TypeVar("B", bound=backends.ControlledBackend)
+
+
 @contextlib.contextmanager
-def using(backend: backends.ControlledBackend) -> Iterator[backends.ControlledBackend]:
+def using(backend: B) -> Iterator[B]:
     previous = backends.use(backend)
     try:
         yield backend
@@ -52,7 +56,7 @@ def remote(server: LiveServer) -> Iterator[RemoteBackend]:
     with using(server.backend()) as backend:
         testing.reset()
         testing.set_clock(T0)
-        yield backend  # type: ignore[misc]
+        yield backend
         testing.use_system_clock()
 
 
@@ -144,7 +148,7 @@ def test_threads_share_a_backend_safely(remote: RemoteBackend) -> None:
                 if not got:
                     return
                 with lock:
-                    leased.extend(t.name for t in got)
+                    leased.extend(str(t.name) for t in got)
                 queue.delete_tasks(got)
         except BaseException as exc:  # reported below, with the thread's name
             errors.append(exc)
@@ -156,7 +160,7 @@ def test_threads_share_a_backend_safely(remote: RemoteBackend) -> None:
     for thread in threads:
         thread.join()
     while remaining := queue.lease_tasks(60, 1000):
-        leased.extend(t.name for t in remaining)
+        leased.extend(str(t.name) for t in remaining)
     assert errors == []
     assert sorted(leased) == sorted(f"w{w}-{i}" for w in range(8) for i in range(20))
     assert len(remote._http._idle) <= MAX_IDLE_CONNECTIONS
@@ -235,7 +239,7 @@ def scripted(server: ScriptedServer) -> Iterator[RemoteBackend]:
     thread.start()
     try:
         with using(RemoteBackend(f"127.0.0.1:{listener.getsockname()[1]}")) as backend:
-            yield backend  # type: ignore[misc]
+            yield backend
     finally:
         listener.close()
         thread.join(timeout=5)

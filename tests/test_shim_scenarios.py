@@ -145,7 +145,7 @@ def lease_by_tag_groups(tq: Any, advance: Advance) -> list[Any]:
 def retry_limit_deletes(tq: Any, advance: Advance) -> list[Any]:
     q = tq.Queue(LIMITED)
     q.add(pull(tq, "t"))
-    seen = []
+    seen: list[Any] = []
     for _ in range(3):
         advance(1)
         seen.append([(t.name, t.retry_count) for t in q.lease_tasks(0.5, 5)])

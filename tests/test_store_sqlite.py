@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.queues
 import os
 import sqlite3
 import subprocess
@@ -68,7 +69,7 @@ def test_concurrent_threads_never_lease_the_same_task(tmp_path: Path) -> None:
     assert len(every) == len(set(every))
 
 
-def _lease_all(path: str, now_usec: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def _lease_all(path: str, now_usec: int, out: multiprocessing.queues.Queue[list[str]]) -> None:
     clock = FakeClock(now_usec)
     service = LocalQueueService(SqliteTaskStore(path), clock, CONFIG)
     names: list[str] = []
@@ -103,7 +104,7 @@ def test_every_statement_of_the_lease_paths_uses_an_index() -> None:
     world = make_world()
     world.add(*(pull(name=f"t{i}", tag="A" if i % 2 else None) for i in range(20)))
     world.tick()
-    conn: sqlite3.Connection = world.store._conn  # type: ignore[attr-defined]
+    conn: sqlite3.Connection = world.store._conn
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     # When the hot paths run
@@ -142,7 +143,7 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_file_store_uses_wal(tmp_path: Path) -> None:
     store = SqliteTaskStore(str(tmp_path / "w.db"))
     with store.transaction() as tx:
-        mode = tx._conn.execute("PRAGMA journal_mode").fetchone()[0]  # type: ignore[attr-defined]
+        mode = tx._conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert store.location.endswith("w.db")
 

@@ -34,14 +34,14 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from google.appengine.api import (  # type: ignore[import-untyped, unused-ignore]
+from google.appengine.api import (
     apiproxy_rpc,
     apiproxy_stub_map,
 )
-from google.appengine.ext.remote_api import (  # type: ignore[import-untyped, unused-ignore]
+from google.appengine.ext.remote_api import (
     remote_api_bytes_pb2 as remote_api,
 )
-from google.appengine.runtime import apiproxy_errors  # type: ignore[import-untyped, unused-ignore]
+from google.appengine.runtime import apiproxy_errors
 
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import DEFAULT_API_DEADLINE_SECONDS, MAX_REQUEST_SIZE_BYTES

@@ -70,11 +70,12 @@ from shims.taskqueue._errors import (
     TransientError,
     UnknownQueueError,
     _RelativeUrlError,
-    _TranslateError,
 )
+from shims.taskqueue._errors import _TranslateError as _TranslateError
 from shims.taskqueue._queue import Queue
 from shims.taskqueue._retry import TaskRetryOptions
-from shims.taskqueue._rpc import UserRPC, _ValidateDeadline, create_rpc
+from shims.taskqueue._rpc import UserRPC as UserRPC
+from shims.taskqueue._rpc import _ValidateDeadline, create_rpc
 from shims.taskqueue._stats import QueueStatistics
 from shims.taskqueue._task import Task
 

@@ -9,7 +9,7 @@ import sys
 from google.appengine.api import taskqueue
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     count, done_marker, keys = int(argv[1]), argv[2], argv[3:] or ["a", "b", "c"]
     queue = taskqueue.Queue("pullq")
     for i in range(count):

@@ -17,14 +17,15 @@ from google.appengine.api import taskqueue
 from google.appengine.runtime import apiproxy_errors
 
 
-def update_counter(counts, key, tasks):
+def update_counter(counts: dict[str, int], key: str, tasks: list[taskqueue.Task]) -> None:
     counts[key] = counts.get(key, 0) + len(tasks)
 
 
-def main(argv):
+def main(argv: list[str]) -> None:
     out_path, done_marker = argv[1], argv[2]
     queue = taskqueue.Queue("pullq")
-    counts, names = {}, []
+    counts: dict[str, int] = {}
+    names: list[str] = []
     while True:
         try:
             tasks = queue.lease_tasks_by_tag(3600, 1000, deadline=60)
