@@ -1,4 +1,4 @@
-"""``python -m shims script.py [args]``: run a program with the shim installed (see _runner)."""
+"""``python -m shims script.py [args]``: run a program with the shim installed (shims.runner)."""
 
 from __future__ import annotations
 
