@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from emulator.config import ConfigError, ConfigWatcher, load_queue_yaml, parse_queue_yaml
+from emulator.config import ConfigError, ConfigWatcher, load_queue_yaml, parse_queue_yaml, rules
 from emulator.domain.queue_config import (
     AclEntry,
     QueueMode,
@@ -727,7 +727,7 @@ def test_bad_reload_keeps_last_good_and_logs_once(
 
 def test_same_failure_logged_again_only_after_a_change(tmp_path: Path) -> None:
     path = write(tmp_path, PULL_A)
-    logger = logging.getLogger("test.config_loader.watcher")
+    logger = logging.getLogger("test.config.watcher")
     watcher = ConfigWatcher(str(path), logger=logger)
     watcher.load_initial()
     records: list[logging.LogRecord] = []
@@ -803,3 +803,20 @@ def test_concurrent_callers_reload_once(tmp_path: Path) -> None:
     assert watcher.reload_count == 1
     assert len({id(config) for config in seen}) == 1
     assert "b" in seen[0].queues
+
+
+# -- production's rules, as a pure function of the keys an entry sets ----------------------------
+
+
+def test_the_rules_look_only_at_which_keys_are_set() -> None:
+    assert (
+        rules.check_queue(QueueMode.PULL, {"name", "mode", "retry_parameters.task_retry_limit"})
+        is None
+    )
+    assert rules.check_queue(QueueMode.PUSH, {"name", "rate"}) is None
+    pull = rules.check_queue(QueueMode.PULL, {"target", "rate"})
+    assert pull is not None and (pull.key, pull.missing) == ("rate", False)  # checked in order
+    retry = rules.check_queue(QueueMode.PULL, {"retry_parameters.max_doublings"})
+    assert retry is not None and retry.key == "retry_parameters.max_doublings"
+    push = rules.check_queue(QueueMode.PUSH, {"name"})
+    assert push is not None and (push.key, push.missing) == ("rate", True)
