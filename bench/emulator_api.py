@@ -154,3 +154,13 @@ def json_client(address: str) -> Callable[[str, str, Any], tuple[int, Any]]:
         return client.request(method, path, body, deadline=30, idempotent=True, call_name="Bench")
 
     return call
+
+
+def trace_sql(callback: Callable[[str], None] | None) -> None:
+    """Call ``callback(sql)`` for every statement the current embedded backend's SQLite
+    connection runs (None stops). Reaches into the store's private connection: profiling
+    only, never used by the measured workloads."""
+    from shims import _backend
+
+    backend: Any = _backend.current()
+    backend.runtime.store._conn.set_trace_callback(callback)
