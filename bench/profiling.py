@@ -64,7 +64,13 @@ def workload(q: LegacyQueue, name: str, calls: int) -> Callable[[], int]:
         return lambda: sum(1 for _ in range(calls) if q.lease(1) is not None)
     if name == "single_delete":
         leased = q.lease(calls)
-        return lambda: sum(1 for t in leased if q.delete([t]) is None)
+
+        def delete_each() -> int:
+            for task in leased:
+                q.delete([task])
+            return len(leased)
+
+        return delete_each
     raise ValueError(name)
 
 
