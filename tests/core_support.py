@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import FakeClock
-from emulator.domain.model import AddRequest
+from emulator.domain.model import AddRequest, StoredTask
 from emulator.domain.queue_config import QueueConfig, QueueMode, QueuesConfig, RetryParameters
 from emulator.store.sqlite import SqliteTaskStore
 
@@ -51,3 +54,48 @@ def make_world(location: str = ":memory:", config: QueuesConfig = CONFIG) -> Wor
 def pull(payload: bytes = b"p", **fields: Any) -> AddRequest:
     """A pull-task request with ``fields`` of :class:`AddRequest` set."""
     return replace(AddRequest(payload=payload, mode=QueueMode.PULL), **fields)
+
+
+# -- what the store's SQL does (index use, work done), read from SQLite itself -----------------
+
+
+@contextmanager
+def traced_sql(store: SqliteTaskStore) -> Iterator[list[str]]:
+    """The statements the store runs inside the block, as SQLite expands them."""
+    conn: sqlite3.Connection = store._conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        yield statements
+    finally:
+        conn.set_trace_callback(None)
+
+
+def query_plan(store: SqliteTaskStore, sql: str) -> list[str]:
+    """SQLite's ``EXPLAIN QUERY PLAN`` steps for one traced statement."""
+    return [row[-1] for row in store._conn.execute("EXPLAIN QUERY PLAN " + sql)]
+
+
+@contextmanager
+def vm_steps(store: SqliteTaskStore) -> Iterator[list[int]]:
+    """How much work SQLite does inside the block: its virtual machine's instructions, in
+    thousands (``[n]`` once the block ends). A count, not a time: the same on any machine."""
+    conn: sqlite3.Connection = store._conn
+    counted = [0]
+
+    def tick() -> int:
+        counted[0] += 1
+        return 0
+
+    conn.set_progress_handler(tick, 1000)
+    try:
+        yield counted
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def insert_tasks(store: SqliteTaskStore, tasks: Iterable[StoredTask]) -> None:
+    """Store tasks directly, in one transaction (seeding large queues quickly)."""
+    with store.transaction() as tx:
+        for task in tasks:
+            tx.insert_task(task)

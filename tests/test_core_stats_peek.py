@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.model import PeekFilter, TaskPage, TaskState
-from tests.core_support import PULL, World, pull
+from emulator.domain.model import AddRequest, PeekFilter, TaskPage, TaskState
+from emulator.domain.queue_config import QueueMode
+from tests.core_support import PULL, PUSH, World, make_world, pull
+
+SEC = 1_000_000
 
 
 def test_stats_count_every_task_and_report_the_oldest_eta(world: World) -> None:
@@ -27,6 +34,42 @@ def test_stats_of_an_unconfigured_queue_are_zero_not_an_error(world: World) -> N
     [stats] = world.service.stats(["nope"])
     assert (stats.tasks, stats.oldest_eta_usec, stats.exists) == (0, None, False)
     assert stats.leased_last_minute is None
+    assert (stats.ready, stats.delayed) == (None, None)
+
+
+def test_stats_split_the_tasks_into_ready_leased_and_delayed(world: World) -> None:
+    # Given two ready tasks, one of them leased, and two with a countdown
+    now = world.clock.now_usec()
+    world.add(pull(eta_usec=now - 1), pull(eta_usec=now), pull(countdown_seconds=10))
+    world.add(pull(countdown_seconds=20))
+    world.service.lease(PULL, 5, 1)
+    # When the statistics are read
+    stats = world.service.stats([PULL])[0]
+    # Then the leased task counts as in flight, not ready; the counted states add up
+    assert (stats.ready, stats.in_flight, stats.delayed, stats.tasks) == (1, 1, 2, 4)
+
+
+def test_ready_and_delayed_counts_follow_the_clock_at_the_boundaries(world: World) -> None:
+    # Given a task due in 10 s and a lease of 5 s on a ready task
+    world.add(pull(countdown_seconds=10), pull())
+    world.service.lease(PULL, 5, 1)
+    # When the clock reaches the lease's end, then the countdown's end
+    world.tick(5)
+    at_lease_end = world.service.stats([PULL])[0]
+    world.tick(5)
+    at_countdown_end = world.service.stats([PULL])[0]
+    # Then each task is ready exactly at its ETA (eta <= now), the leased one again too
+    assert (at_lease_end.ready, at_lease_end.in_flight, at_lease_end.delayed) == (1, 0, 1)
+    assert (at_countdown_end.ready, at_countdown_end.delayed) == (2, 0)
+
+
+def test_a_released_task_with_a_future_eta_counts_as_leased_not_delayed(world: World) -> None:
+    # A task leased once keeps retry_count > 0: its future ETA is a lease, never a delay
+    world.add(pull(name="t"))
+    [task] = world.service.lease(PULL, 60, 1)
+    world.service.modify_lease(PULL, "t", task.eta_usec, 30)
+    stats = world.service.stats([PULL])[0]
+    assert (stats.ready, stats.in_flight, stats.delayed) == (0, 1, 0)
 
 
 def test_leased_counts_are_real_and_slide_with_the_clock(world: World) -> None:
@@ -47,6 +90,13 @@ def test_leased_counts_are_real_and_slide_with_the_clock(world: World) -> None:
 
 def test_push_queue_stats_report_the_enforced_rate(world: World) -> None:
     assert world.service.stats(["default"])[0].enforced_rate == 5.0
+
+
+def test_push_queue_stats_count_ready_and_delayed_tasks(world: World) -> None:
+    push = AddRequest(mode=QueueMode.PUSH, url="/work")
+    world.add(push, replace(push, countdown_seconds=30), queue=PUSH)
+    stats = world.service.stats([PUSH])[0]
+    assert (stats.ready, stats.in_flight, stats.delayed) == (1, 0, 1)
 
 
 def test_stats_keep_request_order(world: World) -> None:
@@ -109,3 +159,70 @@ def test_task_state_is_derived_from_eta_and_retry_count(world: World) -> None:
     now = world.clock.now_usec()
     assert task.state(now - 1) is TaskState.DELAYED
     assert task.state(now) is TaskState.READY
+
+
+# -- paging under filters: keyset over (eta, name), whatever the filter --------------------------
+
+STATE_SETS = st.sets(st.sampled_from(list(TaskState))).map(frozenset)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    specs=st.lists(
+        st.tuples(st.integers(-3, 3), st.booleans(), st.sampled_from([None, "A", "B"])),
+        max_size=25,
+    ),
+    states=STATE_SETS,
+    tag=st.sampled_from([None, "", "A"]),
+    limit=st.integers(1, 4),
+)
+@example(specs=[(1, False, None)] * 5, states=frozenset({TaskState.DELAYED}), tag=None, limit=2)
+@example(specs=[(2, True, "A")] * 4, states=frozenset({TaskState.LEASED}), tag="A", limit=1)
+def test_paging_any_filter_lists_exactly_the_filtered_tasks_once_in_order(
+    specs: list[tuple[int, bool, str | None]],
+    states: frozenset[TaskState],
+    tag: str | None,
+    limit: int,
+) -> None:
+    # Given tasks due from 3 s ago to 3 s ahead, some leased, some tagged
+    world = make_world()
+    now = world.clock.now_usec()
+    world.clock.set(now - 10 * SEC)
+    for i, (offset, leased, task_tag) in enumerate(specs):
+        if leased:  # the only ready task; a lease taken 10 s ago ends at now + offset
+            world.add(pull(name=f"t{i:02d}", tag=task_tag, eta_usec=now - 10 * SEC))
+            world.service.lease(PULL, offset + 10, 1)
+    world.clock.set(now)
+    for i, (offset, leased, task_tag) in enumerate(specs):
+        if not leased:
+            world.add(pull(name=f"t{i:02d}", tag=task_tag, eta_usec=now + offset * SEC))
+    # When every page of a filtered listing is fetched
+    where = PeekFilter(states=states, tag=tag, limit=limit)
+    pages = paging.iterate_tasks(
+        lambda token: world.service.peek(PULL, replace(where, page_token=token))
+    )
+    listed = [(t.eta_usec, t.name) for t in itertools.islice(pages, len(specs) + 1)]
+    # Then they are the tasks matching the filter, each once, in (eta, name) order
+    everything = world.service.peek(PULL, PeekFilter(limit=1000)).tasks
+    expected = [
+        (t.eta_usec, t.name)
+        for t in everything
+        if (not states or t.state(now) in states) and (tag is None or (t.tag or "") == tag)
+    ]
+    assert listed == expected == sorted(expected)
+
+
+def test_a_token_from_the_ready_part_still_pages_a_future_only_filter(world: World) -> None:
+    # Given ready tasks and delayed ones, and a token taken inside the ready part
+    world.add(*(pull(name=f"r{i}") for i in range(3)))
+    world.add(*(pull(name=f"d{i}", countdown_seconds=i + 1) for i in range(3)))
+    first = world.service.peek(PULL, PeekFilter(limit=1))
+    # When that token continues a listing of delayed tasks
+    page = world.service.peek(
+        PULL,
+        PeekFilter(
+            states=frozenset({TaskState.DELAYED}), limit=2, page_token=first.next_page_token
+        ),
+    )
+    # Then it starts at the first delayed task
+    assert [t.name for t in page.tasks] == ["d0", "d1"]

@@ -604,6 +604,8 @@ def test_stats_count_tasks_oldest_eta_leases_and_in_flight(api: Api) -> None:
         "in_flight": 1,
         "enforced_rate": None,
         "paused": False,
+        "ready": 1,
+        "delayed": 1,
     }
 
     api.advance(59)

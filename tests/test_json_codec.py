@@ -105,6 +105,8 @@ QUEUE_STATS = st.builds(
     enforced_rate=st.none() | FINITE,
     paused=st.booleans(),
     exists=st.booleans(),
+    ready=st.none() | COUNT,
+    delayed=st.none() | COUNT,
 )
 ACL = st.lists(
     st.builds(AclEntry, user_email=TEXT.filter(bool))

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,19 @@ import pytest
 from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import FakeClock
 from emulator.domain.errors import ErrorCode
+from emulator.domain.model import PeekFilter, StoredTask, TaskState
 from emulator.store.sqlite import SqliteTaskStore, StoreError
-from tests.core_support import CONFIG, PULL, make_world, pull
+from tests.core_support import (
+    CONFIG,
+    PULL,
+    World,
+    insert_tasks,
+    make_world,
+    pull,
+    query_plan,
+    traced_sql,
+    vm_steps,
+)
 
 
 def test_tasks_tombstones_pauses_and_counters_survive_a_restart(tmp_path: Path) -> None:
@@ -191,3 +203,72 @@ def test_a_read_only_file_system_is_named(tmp_path: Path) -> None:
             SqliteTaskStore(mount_point / "tasks.db")
     finally:
         subprocess.run(["umount", str(mount_point)], check=False)
+
+
+PEEK_FILTERS = [
+    PeekFilter(),
+    PeekFilter(tag="A"),
+    PeekFilter(tag=""),
+    PeekFilter(states=frozenset({TaskState.READY})),
+    PeekFilter(states=frozenset({TaskState.DELAYED})),
+    PeekFilter(states=frozenset({TaskState.LEASED, TaskState.DELAYED}), tag="A"),
+]
+
+
+def _deep_queue() -> World:
+    """3000 tasks: 2000 ready (every other one tagged A), 1000 delayed, and a few leased."""
+    world = make_world()
+    now = world.clock.now_usec()
+    insert_tasks(
+        world.store,
+        (
+            StoredTask(PULL, f"t{i:05d}", now - 3000 + i, tag="A" if i % 2 else None)
+            if i < 2000
+            else StoredTask(PULL, f"t{i:05d}", now + i, tag="A" if i % 2 else None)
+            for i in range(3000)
+        ),
+    )
+    world.service.lease(PULL, 5000, 3)
+    return world
+
+
+@pytest.mark.parametrize("where", PEEK_FILTERS, ids=repr)
+def test_a_deep_peek_page_starts_its_index_range_at_the_key(where: PeekFilter) -> None:
+    # Given 3000 tasks and a page token deep into the listing
+    world = _deep_queue()
+    pages = [world.service.peek(PULL, replace(where, limit=10))]
+    while len(pages) < 60 and pages[-1].next_page_token:
+        pages.append(
+            world.service.peek(
+                PULL, replace(where, limit=200, page_token=pages[-1].next_page_token)
+            )
+        )
+    deep_token = pages[-1].next_page_token or pages[-2].next_page_token
+    # When the first page and the deep page are read
+    with vm_steps(world.store) as first_steps:
+        world.service.peek(PULL, replace(where, limit=10))
+    with traced_sql(world.store) as statements, vm_steps(world.store) as deep_steps:
+        deep = world.service.peek(PULL, replace(where, limit=10, page_token=deep_token))
+    # Then the deep page searches an index from the key (no OFFSET, scan or sort) and costs
+    # about what the first page costs, not the thousands of tasks before it
+    [sql] = [s for s in statements if s.startswith("SELECT")]
+    plan = query_plan(world.store, sql)
+    assert "OFFSET" not in sql.upper()
+    assert len(plan) == 1 and plan[0].startswith("SEARCH tasks USING INDEX"), plan
+    assert "(eta_usec,name)>" in plan[0] or "eta_usec>" in plan[0], plan
+    assert deep.tasks and deep_steps[0] <= first_steps[0] + 5, (first_steps, deep_steps)
+
+
+def test_every_statement_of_the_statistics_uses_an_index() -> None:
+    # Given a queue with ready, leased and delayed tasks
+    world = _deep_queue()
+    # When its statistics are read
+    with traced_sql(world.store) as statements:
+        [stats] = world.service.stats([PULL])
+    # Then each count is an index search, never a table scan or a sort
+    assert (stats.ready, stats.in_flight, stats.delayed) == (1997, 3, 1000)
+    queries = [s for s in statements if s.startswith("SELECT")]
+    assert len(queries) >= 7
+    for sql in queries:
+        plan = query_plan(world.store, sql)
+        assert all(step.startswith("SEARCH") for step in plan), (sql, plan)

@@ -386,4 +386,6 @@ def _stats_one(tx: StoreTransaction, queue: QueueConfig | None, name: str, now: 
         in_flight=tx.count_leased(name, now) if pull else 0,
         enforced_rate=None if pull else queue.rate_per_second,
         paused=tx.is_paused(name),
+        ready=tx.count_ready(name, now),
+        delayed=tx.count_delayed(name, now),
     )

@@ -108,6 +108,9 @@ class QueueStats:
     ``leased_last_minute`` / ``leased_last_hour`` count tasks handed out by leases in those
     windows (the SDK's ``executed_last_minute``); ``in_flight`` counts tasks leased right now.
     ``exists`` is False for a name that is not configured (everything else is then zero/None).
+    ``ready`` counts tasks a lease could take now (``eta <= now``) and ``delayed`` those
+    never leased whose ETA is still ahead (``eta > now``, ``retry_count == 0``), so
+    ``tasks == ready + in_flight + delayed``; None when the service cannot tell.
     """
 
     queue: str
@@ -119,6 +122,8 @@ class QueueStats:
     enforced_rate: float | None = None
     paused: bool = False
     exists: bool = True
+    ready: int | None = None
+    delayed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,14 @@ class StoreTransaction(Protocol):
         """Tasks with ``eta_usec > now_usec`` and ``retry_count > 0`` (leased right now)."""
         ...
 
+    def count_ready(self, queue: str, now_usec: int) -> int:
+        """Tasks with ``eta_usec <= now_usec`` (a lease could take them now)."""
+        ...
+
+    def count_delayed(self, queue: str, now_usec: int) -> int:
+        """Tasks with ``eta_usec > now_usec`` and ``retry_count = 0`` (never leased, not due)."""
+        ...
+
     def oldest_eta(self, queue: str) -> int | None:
         """The smallest ETA in ``queue``, or None if it is empty."""
         ...

@@ -270,6 +270,14 @@ class SqliteTransaction:
         sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec > ? AND retry_count > 0"
         return int(self._one(sql, (queue, now_usec)))
 
+    def count_ready(self, queue: str, now_usec: int) -> int:
+        sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec <= ?"
+        return int(self._one(sql, (queue, now_usec)))
+
+    def count_delayed(self, queue: str, now_usec: int) -> int:
+        sql = "SELECT COUNT(*) FROM tasks WHERE queue = ? AND eta_usec > ? AND retry_count = 0"
+        return int(self._one(sql, (queue, now_usec)))
+
     def oldest_eta(self, queue: str) -> int | None:
         value = self._one("SELECT MIN(eta_usec) FROM tasks WHERE queue = ?", (queue,))
         return None if value is None else int(value)
@@ -325,9 +333,17 @@ class SqliteTransaction:
         elif tag is not None:
             where.append("tag = ?")
             params.append(tag)
-        if after is not None:
-            where.append("(eta_usec > ? OR (eta_usec = ? AND name > ?))")
-            params.extend([after[0], after[0], after[1]])
+        # The index range, from explicit bounds (the state filters above never drive it):
+        # it starts at the key, so a page costs the same however deep it is (keyset, no scan).
+        if _only_future(states) and (after is None or after[0] <= now_usec):
+            where.append("eta_usec > ?")  # every listed task is past the key anyway
+            params.append(now_usec)
+        elif after is not None:
+            where.append("(eta_usec, name) > (?, ?)")  # a row value: an index range start
+            params.extend(after)
+        if states == {TaskState.READY}:
+            where.append("eta_usec <= ?")
+            params.append(now_usec)
         sql = (
             f"SELECT {_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
             "ORDER BY eta_usec, name LIMIT ?"
@@ -339,10 +355,16 @@ class SqliteTransaction:
             self._conn.execute(f"DELETE FROM {table}")
 
 
+def _only_future(states: frozenset[TaskState]) -> bool:
+    """Whether a filter on ``states`` lists only tasks with ``eta > now`` (leased, delayed)."""
+    return bool(states) and TaskState.READY not in states
+
+
+#: Per-state filters; ``+eta_usec`` keeps SQLite from taking them as the index range.
 _STATE_SQL = {
-    TaskState.READY: "eta_usec <= ?",
-    TaskState.LEASED: "(eta_usec > ? AND retry_count > 0)",
-    TaskState.DELAYED: "(eta_usec > ? AND retry_count = 0)",
+    TaskState.READY: "+eta_usec <= ?",
+    TaskState.LEASED: "(+eta_usec > ? AND retry_count > 0)",
+    TaskState.DELAYED: "(+eta_usec > ? AND retry_count = 0)",
 }
 
 

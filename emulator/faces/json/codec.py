@@ -701,6 +701,8 @@ def queue_stats_to_json(stats: QueueStats) -> JsonObject:
         "in_flight": stats.in_flight,
         "enforced_rate": stats.enforced_rate,
         "paused": stats.paused,
+        "ready": stats.ready,
+        "delayed": stats.delayed,
     }
 
 
@@ -715,6 +717,8 @@ def queue_stats_from_json(f: Fields) -> QueueStats:
         enforced_rate=f.number("enforced_rate", default=None),
         paused=f.boolean("paused", default=False),
         exists=f.boolean("exists", default=True),
+        ready=f.integer("ready", default=None),
+        delayed=f.integer("delayed", default=None),
     )
 
 

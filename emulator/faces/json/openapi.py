@@ -143,6 +143,14 @@ _SCHEMAS: Schema = {
             "in_flight": {"type": ["integer", "null"]},
             "enforced_rate": {"type": ["number", "null"]},
             "paused": {"type": "boolean"},
+            "ready": {
+                "type": ["integer", "null"],
+                "description": "tasks a lease could take now (eta <= now)",
+            },
+            "delayed": {
+                "type": ["integer", "null"],
+                "description": "tasks never leased whose ETA is ahead (eta > now)",
+            },
         },
     },
     "Queue": {
