@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
-from emulator import __version__
+from emulator import __version__, background
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
+from emulator.faces.console import paths as console_paths
+from emulator.faces.console.login import login_redirect
+from emulator.faces.console.views import create_console
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
@@ -40,14 +43,20 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    console = create_console(service, auth_token=auth_token)  # the web console at /
     if auth_token is not None:
-        auth.require_token(app, auth_token)
+        auth.require_token(app, auth_token, refusals={console_paths.BLUEPRINT: login_redirect})
     app.register_blueprint(create_api_blueprint(service))
     app.register_blueprint(create_rpc_blueprint(service, clock, auth_token))
     if enable_test_control:
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
         app.register_blueprint(create_control_blueprint(service, clock))
+
+    # -- the web console (pages at /, /queues/..., /login); its depth sampler runs while
+    # the app is served (emulator.background)
+    app.register_blueprint(console.blueprint)
+    background.register(app, console)
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from emulator import __version__
+from emulator import __version__, background
 from emulator.app import runtime_app
 from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
@@ -53,6 +53,8 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     lines = [
         f"taskqueue-emulator {__version__} listening on http://{address}",
         f"  export {HOST_ENV}={address}",
+        f"  console: http://{address}/"
+        + (" (log in with the token)" if args.auth_token is not None else ""),
         f"  queue.yaml: {os.path.abspath(args.queue_yaml) if args.queue_yaml else '(none)'}",
         f"  queues: {queues}",
         f"  storage: {storage}",
@@ -122,6 +124,7 @@ def _serve(server: EmulatorWSGIServer, runtime: Runtime, banner: str) -> int:
     try:
         print(banner, flush=True)
         loop.start()
+        background.start(server.app)  # the console's depth sampler
         # Poll: a signal delivered to the loop thread only runs its handler once the main
         # thread is back in the interpreter, which an untimed wait would never be.
         while not stop.wait(_SIGNAL_POLL_SECONDS):
@@ -139,4 +142,5 @@ def _serve(server: EmulatorWSGIServer, runtime: Runtime, banner: str) -> int:
             loop.join()
         server.drain()  # requests in progress finish; idle keep-alive connections close
         server.server_close()
+        background.stop(server.app)
         runtime.close()

@@ -21,6 +21,8 @@ from werkzeug.serving import (
     select_address_family,
 )
 
+from emulator import background
+
 #: How often the accept loop checks whether it should stop (seconds).
 POLL_INTERVAL_SECONDS = 0.05
 #: How long a stopping server waits for requests in progress to finish (seconds).
@@ -171,13 +173,16 @@ class ServerThread:
         return f"{self.host}:{self.port}"
 
     def start(self) -> ServerThread:
-        """Start serving; returns self."""
+        """Start serving, and the app's background work; returns self."""
         self._thread.start()
+        background.start(self._server.app)
         return self
 
     def stop(self) -> None:
-        """Stop serving (requests in progress finish) and wait for the thread to end."""
+        """Stop serving (requests in progress finish) and wait for the thread to end; then
+        stop the app's background work."""
         self._server.shutdown()
         self._server.drain()
         self._server.server_close()
         self._thread.join(timeout=10)
+        background.stop(self._server.app)

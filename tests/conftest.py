@@ -25,6 +25,7 @@ import pytest
 from hypothesis import settings
 
 from shims import backends
+from tests.console_support import ConsoleSite, make_site
 from tests.core_support import World, make_world
 from tests.shim_support import LiveServer, embedded_backend, live_server, write_queue_yaml
 
@@ -37,6 +38,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 def world() -> World:
     """The core over an in-memory store and a fake clock (tests/core_support.py)."""
     return make_world()
+
+
+@pytest.fixture
+def site(world: World) -> ConsoleSite:
+    """The web console over ``world``, through a Flask test client (tests/console_support.py)."""
+    return make_site(world)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ stub send it from TASKQUEUE_EMULATOR_AUTH_TOKEN."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ from google.appengine.ext.remote_api import remote_api_bytes_pb2 as sdk_remote
 
 from emulator.app import runtime_app
 from emulator.faces import auth
+from emulator.faces.console import paths as console_paths
+from emulator.faces.rpc_http import RPC_PATH
 from emulator.server import ServerThread
 from emulator.settings import AUTH_TOKEN_ENV
 from emulator.wiring import Runtime, build_runtime
@@ -100,6 +103,35 @@ def test_every_other_route_needs_the_token(
     assert body["error"]["code"] == "PERMISSION_DENIED"
     assert "Authorization: Bearer" in body["error"]["message"]
     assert TOKEN not in answer.get_data(as_text=True)
+
+
+def test_nothing_but_healthz_and_the_consoles_login_page_is_open(runtime: Runtime) -> None:
+    """Every route of the app, every method, without credentials: only /healthz, the login
+    page and its stylesheet answer; the console's other routes send the browser to the login
+    page, everything else is a 401 (/rpc_http checks its own, tested below)."""
+    app = runtime_app(runtime, enable_test_control=True, auth_token=TOKEN)
+    client = app.test_client()
+    reached: set[tuple[str, str]] = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule == RPC_PATH:
+            continue
+        for filename in ("console.css", "console.js", "favicon.svg"):
+            path = rule.rule.replace("<path:filename>", filename)
+            path = re.sub(r"<(?:[^:<>]+:)?[^<>]+>", "x", path)
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                answer = client.open(path, method=method)
+                to_login = answer.status_code == 303 and answer.headers["Location"].startswith(
+                    console_paths.LOGIN_PATH
+                )
+                if answer.status_code != 401 and not to_login:
+                    reached.add((path, method))
+    assert reached == {
+        ("/healthz", "GET"),
+        ("/login", "GET"),
+        ("/login", "POST"),
+        ("/console/static/console.css", "GET"),
+    }
+    assert {"/healthz", "/login", "/console/static/console.css"} == auth.OPEN_PATHS
 
 
 def test_the_token_opens_the_routes(client: FlaskClient) -> None:

@@ -231,6 +231,10 @@ def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
         host, port = server.address.rsplit(":", 1)
         assert (host, int(port) > 0) == ("127.0.0.1", True)
         assert server.line("export") == f"export TASKQUEUE_EMULATOR_HOST={server.address}"
+        console = f"http://{server.address}/"
+        assert server.line("console:") == f"console: {console}"
+        with urllib.request.urlopen(console, timeout=10) as page:
+            assert "<h1>Queues</h1>" in page.read().decode()
         assert server.line("queue.yaml:") == f"queue.yaml: {yaml_path}"
         assert "pull-q (pull)" in server.line("queues:")
         assert "mail (push)" in server.line("queues:")
@@ -570,6 +574,7 @@ def test_an_auth_token_is_required_and_never_printed(tmp_path: Path) -> None:
     with running(["--port", "0", "--storage", ":memory:"], tmp_path, env) as server:
         line = server.line("auth:")
         assert "TASKQUEUE_EMULATOR_AUTH_TOKEN" in line
+        assert server.line("console:").endswith("/ (log in with the token)")
         assert server.call("GET", "/v1/queues")[0] == 401
         assert server.ok("GET", "/healthz")["status"] == "ok"
         assert server.stop() == 0

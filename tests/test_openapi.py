@@ -11,6 +11,7 @@ import pytest
 
 from emulator import __version__
 from emulator.domain.errors import ErrorCode
+from emulator.faces.console import paths as console_paths
 from emulator.faces.json.openapi import openapi_document
 from tests.http_support import NOW, PULL, PUSH, SEC, Api, make_api
 
@@ -46,10 +47,11 @@ def _refs(node: object) -> Iterator[str]:
 
 
 def _routes(api: Api) -> set[tuple[str, str]]:
-    """(OpenAPI path, method) for every rule of the app's URL map."""
+    """(OpenAPI path, method) for every rule of the app's URL map but the web console's
+    (HTML pages, not part of the API)."""
     routes: set[tuple[str, str]] = set()
     for rule in api.app.url_map.iter_rules():
-        if rule.endpoint == "static":
+        if rule.endpoint == "static" or rule.endpoint.startswith(f"{console_paths.BLUEPRINT}."):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         routes.update((path, m.lower()) for m in rule.methods or () if m not in IGNORED_METHODS)

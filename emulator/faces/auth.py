@@ -21,9 +21,11 @@ import hmac
 from collections.abc import Callable, Collection, Mapping
 from typing import Final
 
-from flask import Flask, Response, request
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
 
 from emulator.domain.errors import ErrorCode
+from emulator.faces.console import paths as console_paths
 from emulator.faces.json.errors import error_response
 from emulator.faces.rpc_http import RPC_PATH
 
@@ -31,8 +33,9 @@ from emulator.faces.rpc_http import RPC_PATH
 COOKIE_NAME: Final = "taskqueue_emulator_token"
 #: Blueprints whose views accept the cookie as well as the header.
 COOKIE_BLUEPRINTS: Final = frozenset({"console"})
-#: Routes that never need the token.
-OPEN_PATHS: Final = frozenset({"/healthz"})
+#: Routes that never need the token: liveness, and the console's login page with its
+#: stylesheet (so that a browser without the cookie can log in; nothing else of the console).
+OPEN_PATHS: Final = frozenset({"/healthz"}) | console_paths.OPEN_PATHS
 #: Routes that check the token themselves (the token may travel inside the body).
 SELF_CHECKING_PATHS: Final = frozenset({RPC_PATH})
 
@@ -64,23 +67,35 @@ def header_or_cookie_ok(
     return allow_cookie and matches(expected, cookies.get(COOKIE_NAME))
 
 
+#: How a blueprint's refused requests are answered instead of the JSON 401.
+Refusal = Callable[[], ResponseReturnValue]
+
+
 def require_token(
     app: Flask,
     token: str,
     *,
     open_paths: Collection[str] = OPEN_PATHS,
     self_checking: Collection[str] = SELF_CHECKING_PATHS,
+    refusals: Mapping[str, Refusal] | None = None,
 ) -> None:
-    """Refuse every request to ``app`` without ``token`` (see the module docstring)."""
+    """Refuse every request to ``app`` without ``token`` (see the module docstring).
+
+    ``refusals`` maps a blueprint's name to its own answer to a refused request (the
+    console sends a browser to its login page); the others get the JSON 401.
+    """
 
     @app.before_request
-    def _check() -> Response | None:
+    def _check() -> ResponseReturnValue | None:
         if request.path in open_paths or request.path in self_checking:
             return None
         allow_cookie = request.blueprint in COOKIE_BLUEPRINTS
         authorization = request.headers.get("Authorization")
         if header_or_cookie_ok(token, authorization, request.cookies, allow_cookie):
             return None
+        refuse = (refusals or {}).get(request.blueprint or "")
+        if refuse is not None:
+            return refuse()
         response = error_response(
             ErrorCode.PERMISSION_DENIED,
             "this emulator requires a token: send 'Authorization: Bearer <token>' "
