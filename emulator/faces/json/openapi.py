@@ -128,6 +128,11 @@ _SCHEMAS: Schema = {
             "headers": {"type": "array"},
             "retry_options": {"oneOf": [_ref("RetryOptions"), {"type": "null"}]},
             "dispatch_deadline_usec": {"type": ["integer", "null"]},
+            "http_url": {
+                "type": ["string", "null"],
+                "description": "Absolute URL of an HTTP-target push task (added through "
+                "Cloud Tasks' http_request); such a task has no url.",
+            },
         },
     },
     "QueueStats": {
