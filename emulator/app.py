@@ -8,6 +8,7 @@ from emulator import __version__
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
@@ -42,6 +43,8 @@ def create_app(
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
         app.register_blueprint(create_control_blueprint(service, clock))
+    # Cloud Tasks REST (/v2beta2/, /v2beta3/, /v2/): Google's error shape, not the JSON face's.
+    app.register_blueprint(create_cloud_tasks_blueprint(service))
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -134,6 +134,17 @@ SETTINGS: tuple[Setting, ...] = (
         "INFO",
         f"logging level: {', '.join(LEVELS)} (default %(default)s)",
     ),
+    # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
+    Setting(
+        "cloud_tasks_grpc_port",
+        "--cloud-tasks-grpc-port",
+        "TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT",
+        _port,
+        None,
+        "also serve Cloud Tasks v2beta2, v2beta3 and v2 over gRPC on this port, 0 for any "
+        "free port (REST is always served under /v2beta2/, /v2beta3/ and /v2/)",
+        metavar="PORT",
+    ),
 )
 
 

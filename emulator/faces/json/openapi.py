@@ -398,7 +398,13 @@ def openapi_document(*, test_control: bool = False) -> Schema:
         paths.update(_control_paths())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "App Engine pull-queue emulator", "version": __version__},
+        "info": {
+            "title": "App Engine pull-queue emulator",
+            "version": __version__,
+            "description": "The native JSON API. Cloud Tasks' REST API (/v2beta2/, /v2beta3/, "
+            "/v2/) is served too, as Google's discovery documents describe it "
+            "(docs/CLOUD_TASKS.md).",
+        },
         "paths": paths,
         "components": {"schemas": _SCHEMAS},
     }
