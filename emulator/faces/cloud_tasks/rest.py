@@ -31,6 +31,7 @@ from typing import Any, Final
 import grpc
 from flask import Blueprint, Response, request
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from werkzeug.exceptions import HTTPException
 
 from emulator.core.service import QueueService
@@ -48,6 +49,7 @@ from emulator.faces.cloud_tasks.versions import DIALECTS, V2, Dialect, Pb
 _LOCATION: Final = r"projects/[^/]+/locations/[^/:]+"
 _QUEUE: Final = r"projects/[^/]+/locations/[^/]+/queues/[^/:]+"
 _TASK: Final = r"projects/[^/]+/locations/[^/]+/queues/[^/]+/tasks/[^/:]+"
+_BASE64_RE: Final = re.compile(r"[A-Za-z0-9+/_-]*={0,2}\Z")
 #: Query parameters every Google API takes (system parameters), never request fields.
 _SYSTEM_PARAMETERS: Final = frozenset(
     {
@@ -186,12 +188,34 @@ def _request_message(d: Dialect, method: Method, field: str, value: str) -> Pb:
         )
     document.update(query)
     message = d.new(method.request)
+    _check_bytes(document, message.DESCRIPTOR, "")
     try:
         json_format.ParseDict(document, message)
     except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
         raise invalid(method.request, f"invalid JSON request: {exc}") from None
     setattr(message, field, value)
     return message
+
+
+def _check_bytes(document: object, descriptor: Descriptor, path: str) -> None:
+    """Refuse bytes fields that are not base64 (standard or URL-safe, padding optional):
+    protobuf's JSON parser skips characters it does not know, so ``"***"`` would be stored
+    as an empty payload."""
+    if not isinstance(document, dict):
+        return
+    for key, value in document.items():
+        field = descriptor.fields_by_camelcase_name.get(key) or descriptor.fields_by_name.get(key)
+        if field is None or value is None:
+            continue
+        where = f"{path}.{field.name}" if path else field.name
+        values = value if isinstance(value, list) else [value]
+        if field.type == FieldDescriptor.TYPE_BYTES:
+            for item in values:
+                if isinstance(item, str) and not _BASE64_RE.match(item):
+                    raise invalid(where, "is not base64")
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            for item in values:
+                _check_bytes(item, field.message_type, where)
 
 
 def _body() -> dict[str, Any]:
