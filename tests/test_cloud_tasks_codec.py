@@ -75,14 +75,15 @@ def test_every_spelling_of_a_dialect_is_a_field_of_its_messages(d: Dialect) -> N
 def test_every_method_names_request_and_response_messages_of_its_version(d: Dialect) -> None:
     for method in methods_of(d).values():
         d.message(method.request)
-        if method.response is not None:
-            d.message(method.response)
+        method.response_type(d)
     assert not set(methods_of(d)) & set(UNSERVED)
 
 
-def test_only_v2beta2_leases() -> None:
+def test_only_v2beta2_leases_and_only_the_others_batch() -> None:
     assert "LeaseTasks" in methods_of(V2BETA2)
     assert "LeaseTasks" not in methods_of(V2BETA3) and "LeaseTasks" not in methods_of(V2)
+    assert "BatchCreateTasks" not in methods_of(V2BETA2)
+    assert "BatchDeleteTasks" in methods_of(V2BETA3) and "BatchDeleteTasks" in methods_of(V2)
 
 
 # -- time ---------------------------------------------------------------------------------------
@@ -260,12 +261,21 @@ def test_every_error_code_has_a_grpc_status_and_every_status_an_http_one() -> No
     assert GRPC_STATUS[ErrorCode.UNKNOWN_QUEUE] is grpc.StatusCode.NOT_FOUND
 
 
-def test_statuses_of_exceptions() -> None:
+def test_statuses_of_exceptions_name_the_legacy_error_as_cloud_tasks_does() -> None:
     domain = TaskQueueError(ErrorCode.UNKNOWN_TASK, "task 't' does not exist")
-    assert status_of(domain) == (grpc.StatusCode.NOT_FOUND, "task 't' does not exist")
+    assert status_of(domain) == (
+        grpc.StatusCode.NOT_FOUND,
+        "task 't' does not exist (apphosting::ExecutorServiceError::UNKNOWN_TASK)",
+    )
     assert status_of(TaskQueueError(ErrorCode.QUEUE_PAUSED)) == (
         grpc.StatusCode.FAILED_PRECONDITION,
-        "QUEUE_PAUSED",
+        "QUEUE_PAUSED (apphosting::ExecutorServiceError::QUEUE_PAUSED)",
+    )
+    tombstoned = CloudTasksError(grpc.StatusCode.ALREADY_EXISTS, "m", ErrorCode.TOMBSTONED_TASK)
+    assert status_of(tombstoned)[1] == "m (apphosting::ExecutorServiceError::TOMBSTONED_TASK)"
+    assert status_of(CloudTasksError(grpc.StatusCode.INVALID_ARGUMENT, "f: x")) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "f: x",
     )
     assert status_of(KeyError("x")) == (grpc.StatusCode.INTERNAL, "internal error: KeyError")
     assert rest_error(grpc.StatusCode.ALREADY_EXISTS, "m") == (

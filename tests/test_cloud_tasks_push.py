@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
@@ -208,3 +209,73 @@ def test_v2beta3_reads_and_writes_pull_messages(beta3: CloudTasksWorld) -> None:
     got = beta3.client.get_task(request={"name": created.name, "response_view": t.Task.View.FULL})
     assert (got.pull_message.payload, got.pull_message.tag) == (b"data", "a")
     assert beta3.client.get_task(name=created.name).pull_message.payload == b""
+
+
+# -- batches and per-task retry configuration (what Google's SDK forwards with) -----------------
+
+
+def test_batch_create_reports_each_failure_by_index(ct: CloudTasksWorld) -> None:
+    t = ct.types
+    ct.client.create_task(parent=ct.queue(PUSH), task=http_task(ct, name=ct.task(PUSH, "taken")))
+    requests = [
+        {"parent": ct.queue(PUSH), "task": http_task(ct, name=ct.task(PUSH, "a"))},
+        {"parent": ct.queue(PUSH), "task": http_task(ct, name=ct.task(PUSH, "taken"))},
+        {"parent": ct.queue(PUSH), "task": t.Task(http_request=t.HttpRequest(url="/relative"))},
+        {"parent": ct.queue(PUSH), "task": app_engine_task(ct)},
+    ]
+
+    operation = ct.client.batch_create_tasks(
+        request={"parent": ct.queue(PUSH), "requests": requests}
+    )
+    created = operation.result(timeout=10)
+    assert [task.name for task in created.tasks] == [ct.task(PUSH, "a"), ct.task(PUSH, "task1")]
+    failed = operation.metadata.failed_requests
+    assert sorted(failed) == [1, 2]
+    assert failed[1].code == grpc.StatusCode.ALREADY_EXISTS.value[0]
+    assert "TASK_ALREADY_EXISTS" in failed[1].message
+    assert failed[2].code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "task.http_request.url" in failed[2].message
+    assert operation.metadata.state == type(operation.metadata).State.PARTIALLY_SUCCEEDED
+    assert operation.done()
+
+
+def test_batch_delete_reports_unknown_and_deleted_names(ct: CloudTasksWorld) -> None:
+    for name in ("a", "b"):
+        ct.client.create_task(parent=ct.queue(PUSH), task=http_task(ct, name=ct.task(PUSH, name)))
+    ct.client.delete_task(name=ct.task(PUSH, "b"))
+    names = [ct.task(PUSH, n) for n in ("a", "b", "never")] + [ct.task(PULL, "elsewhere")]
+
+    operation = ct.client.batch_delete_tasks(request={"parent": ct.queue(PUSH), "names": names})
+    operation.result(timeout=10)
+    failed = operation.metadata.failed_requests
+    assert sorted(failed) == [1, 2, 3]
+    assert "TOMBSTONED_TASK" in failed[1].message and "UNKNOWN_TASK" in failed[2].message
+    assert failed[3].code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert list(ct.client.list_tasks(parent=ct.queue(PUSH))) == []
+
+
+def test_a_batch_on_an_unknown_queue_fails_whole(ct: CloudTasksWorld) -> None:
+    request = {"parent": ct.queue("nope"), "requests": [{"task": http_task(ct)}]}
+    with raises_status(ct, "NOT_FOUND", "'nope'"):
+        ct.client.batch_create_tasks(request=request)
+    with raises_status(ct, "INVALID_ARGUMENT", "requests", "1 to 100"):
+        ct.client.batch_create_tasks(request={"parent": ct.queue(PUSH), "requests": []})
+
+
+def test_a_task_keeps_its_retry_config(ct: CloudTasksWorld) -> None:
+    t = ct.types
+    retry = t.RetryConfig(
+        max_attempts=4,
+        max_retry_duration=duration_pb2.Duration(seconds=90, nanos=1000),
+        min_backoff=duration_pb2.Duration(nanos=500_000_000),
+        max_doublings=3,
+    )
+    created = ct.client.create_task(parent=ct.queue(PUSH), task=http_task(ct, retry_config=retry))
+
+    got = ct.client.get_task(name=created.name).retry_config
+    assert (got.max_attempts, got.max_doublings) == (4, 3)
+    assert got.max_retry_duration.total_seconds() == 91  # whole seconds, rounded up
+    assert got.min_backoff.total_seconds() == 0.5
+    stored = ct.server.runtime.service.get_task(PUSH, created.name.rsplit("/", 1)[1])
+    assert stored.retry_parameters is not None
+    assert stored.retry_parameters.task_retry_limit == 3  # max_attempts - 1

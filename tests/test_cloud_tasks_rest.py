@@ -237,7 +237,8 @@ def test_query_parameters_that_are_not_fields_are_refused(api: Api) -> None:
         ("POST", "/v2beta2/projects/p/locations/l/queues", 501, "UNIMPLEMENTED", "queue.yaml"),
         ("PATCH", f"/v2beta2/{Q}", 501, "UNIMPLEMENTED", "UpdateQueue"),
         ("POST", f"/v2beta2/{Q}:getIamPolicy", 501, "UNIMPLEMENTED", "IAM"),
-        ("POST", f"/v2/{Q}/tasks:batchCreate", 501, "UNIMPLEMENTED", "CreateTask"),
+        ("POST", f"/v2beta2/{Q}/tasks:batchCreate", 501, "UNIMPLEMENTED", "v2beta2 has no"),
+        ("GET", "/v2/projects/p/locations/l/operations/x", 501, "UNIMPLEMENTED", "complete"),
         ("POST", f"/v2/{Q}/tasks:lease", 501, "UNIMPLEMENTED", "v2 has no LeaseTasks"),
         ("GET", "/v2beta2/projects/p/locations", 501, "UNIMPLEMENTED", "any location"),
         (

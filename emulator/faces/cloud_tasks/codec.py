@@ -16,8 +16,8 @@ The mapping (docs/CLOUD_TASKS.md has the whole table):
   relative URL, headers and body of an App Engine push task; ``http_request`` = the same for
   an HTTP-target task (``http_url``);
 * BASIC views omit payloads and bodies, FULL views include them;
-* a queue's ``task_retry_limit`` N is ``RetryConfig.max_attempts`` N + 1, as Google's own
-  forwarding code maps it (no limit: unlimited attempts).
+* a ``task_retry_limit`` N (a queue's, or a task's own) is ``RetryConfig.max_attempts``
+  N + 1, as Google's own forwarding code maps it (no limit: unlimited attempts).
 """
 
 from __future__ import annotations
@@ -147,6 +147,8 @@ def task_message(d: Dialect, queue: QueueName, task: StoredTask, view: int) -> P
         out.dispatch_count = task.retry_count
     if d.dispatch_deadline and task.dispatch_deadline_usec is not None:
         out.dispatch_deadline.CopyFrom(duration(task.dispatch_deadline_usec))
+    if d.batches and task.retry_parameters is not None:
+        fill_retry(d, out.retry_config, task.retry_parameters)
     full = view == FULL
     if task.mode is QueueMode.PULL:
         if d.pull_messages:
@@ -213,8 +215,14 @@ def add_request(d: Dialect, task: Pb, parent: QueueName, now_usec: int) -> Creat
     deadline = None
     if d.dispatch_deadline and task.HasField("dispatch_deadline"):
         deadline = duration_usec(task.dispatch_deadline, "task.dispatch_deadline")
+    retry = None
+    if d.batches and task.HasField("retry_config"):
+        retry = retry_parameters_of(task.retry_config, "task.retry_config")
     base = AddRequest(
-        name=name.task if name else None, eta_usec=eta, dispatch_deadline_usec=deadline
+        name=name.task if name else None,
+        eta_usec=eta,
+        dispatch_deadline_usec=deadline,
+        retry_parameters=retry,
     )
     kind = task.WhichOneof(_payload_oneof(d))
     if kind == "pull_message":
@@ -369,13 +377,6 @@ def max_attempts(params: RetryParameters | None) -> int | None:
 
 def _fill_retry_config(d: Dialect, out: Pb, config: QueueConfig, pull: bool) -> None:
     params = config.retry_parameters or RetryParameters()
-    attempts = max_attempts(params)
-    if attempts is not None:
-        out.max_attempts = attempts
-    elif d.unlimited_attempts:
-        out.unlimited_attempts = True
-    else:
-        out.max_attempts = -1
     if not pull:  # App Engine's defaults for what the queue does not set
         defaults = _PUSH_RETRY_DEFAULTS
         params = dataclasses.replace(
@@ -384,6 +385,20 @@ def _fill_retry_config(d: Dialect, out: Pb, config: QueueConfig, pull: bool) -> 
             max_backoff_seconds=_first(params.max_backoff_seconds, defaults.max_backoff_seconds),
             max_doublings=_first(params.max_doublings, defaults.max_doublings),
         )
+    fill_retry(d, out, params)
+
+
+def fill_retry(d: Dialect, out: Pb, params: RetryParameters) -> None:
+    """``params`` as a RetryConfig: the retry limit as ``max_attempts`` (limit + 1; no limit is
+    ``unlimited_attempts`` in v2beta2, ``max_attempts = -1`` elsewhere), the age limit as
+    ``max_retry_duration``, the backoffs and doublings as they are."""
+    attempts = max_attempts(params)
+    if attempts is not None:
+        out.max_attempts = attempts
+    elif d.unlimited_attempts:
+        out.unlimited_attempts = True
+    else:
+        out.max_attempts = -1
     if params.task_age_limit_sec is not None:
         out.max_retry_duration.CopyFrom(duration(params.task_age_limit_sec * USEC_PER_SECOND))
     if params.min_backoff_seconds is not None:
@@ -392,6 +407,35 @@ def _fill_retry_config(d: Dialect, out: Pb, config: QueueConfig, pull: bool) -> 
         out.max_backoff.CopyFrom(_seconds_duration(params.max_backoff_seconds))
     if params.max_doublings is not None:
         out.max_doublings = params.max_doublings
+
+
+def retry_parameters_of(config: Pb, field: str) -> RetryParameters:
+    """A task's RetryConfig (v2beta3, v2) as retry parameters: the inverse of
+    :func:`fill_retry`. ``max_attempts`` -1 or 0 is no limit; durations must not be negative
+    (the age limit is rounded up to whole seconds, as the SDK does)."""
+    if config.max_attempts < -1:
+        raise invalid(
+            f"{field}.max_attempts", f"must be -1 (unlimited) or more, not {config.max_attempts}"
+        )
+    if config.max_doublings < 0:
+        raise invalid(f"{field}.max_doublings", "must not be negative")
+    age = None
+    if config.HasField("max_retry_duration"):
+        usec = duration_usec(config.max_retry_duration, f"{field}.max_retry_duration")
+        age = -(-usec // USEC_PER_SECOND)
+    return RetryParameters(
+        task_retry_limit=config.max_attempts - 1 if config.max_attempts > 0 else None,
+        task_age_limit_sec=age,
+        min_backoff_seconds=_optional_seconds(config, "min_backoff", field),
+        max_backoff_seconds=_optional_seconds(config, "max_backoff", field),
+        max_doublings=config.max_doublings or None,
+    )
+
+
+def _optional_seconds(config: Pb, name: str, field: str) -> float | None:
+    if not config.HasField(name):
+        return None
+    return duration_usec(getattr(config, name), f"{field}.{name}") / USEC_PER_SECOND
 
 
 def _first(value: N | None, default: N | None) -> N | None:

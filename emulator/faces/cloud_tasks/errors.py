@@ -85,13 +85,27 @@ HTTP_STATUS: Final[Mapping[grpc.StatusCode, int]] = MappingProxyType(
 )
 
 
-class CloudTasksError(Exception):
-    """A refusal of the Cloud Tasks faces themselves, with its gRPC status."""
+#: How Cloud Tasks names the App Engine error behind a status in its messages; Google's own
+#: SDK (appengine-python-standard 3.1, ``cloudtask.py``) reads it back to raise the legacy
+#: exception (TombstonedTaskError rather than TaskAlreadyExistsError, ...).
+EXECUTOR_ERROR: Final = "apphosting::ExecutorServiceError::{}"
 
-    def __init__(self, status: grpc.StatusCode, message: str) -> None:
+
+class CloudTasksError(Exception):
+    """A refusal of the Cloud Tasks faces themselves, with its gRPC status, and the legacy
+    error it stands for, if any (named in the message as Cloud Tasks does)."""
+
+    def __init__(
+        self, status: grpc.StatusCode, message: str, legacy: ErrorCode | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.legacy = legacy
+
+
+def _with_legacy(message: str, code: ErrorCode | None) -> str:
+    return message if code is None else f"{message} ({EXECUTOR_ERROR.format(code.name)})"
 
 
 def invalid(field: str, problem: str) -> CloudTasksError:
@@ -105,12 +119,14 @@ def unimplemented(method: str, why: str) -> CloudTasksError:
 
 
 def status_of(exc: Exception) -> tuple[grpc.StatusCode, str]:
-    """The status and message of any exception a method raised. Anything else than a domain
-    error or a :class:`CloudTasksError` is a bug: INTERNAL, logged with its traceback."""
+    """The status and message of any exception a method raised; a domain error's message ends
+    with its :data:`EXECUTOR_ERROR` name. Anything else than a domain error or a
+    :class:`CloudTasksError` is a bug: INTERNAL, logged with its traceback."""
     if isinstance(exc, CloudTasksError):
-        return exc.status, exc.message
+        return exc.status, _with_legacy(exc.message, exc.legacy)
     if isinstance(exc, TaskQueueError):
-        return GRPC_STATUS.get(exc.code, _S.UNKNOWN), exc.message or exc.code.name
+        status = GRPC_STATUS.get(exc.code, _S.UNKNOWN)
+        return status, _with_legacy(exc.message or exc.code.name, exc.code)
     _log.error("internal error in a Cloud Tasks method", exc_info=exc)
     return _S.INTERNAL, f"internal error: {type(exc).__name__}"
 

@@ -9,31 +9,36 @@ not serve) and translated by :mod:`.errors`.
 What is served: CreateTask, GetTask, ListTasks, DeleteTask, RunTask (FAILED_PRECONDITION:
 tasks are stored, never dispatched), GetQueue, ListQueues, PurgeQueue, PauseQueue and
 ResumeQueue in every version; LeaseTasks, AcknowledgeTask, RenewLease and CancelLease in
-v2beta2. :data:`UNSERVED` names the rest of Google's RPCs, answered UNIMPLEMENTED with why.
+v2beta2; BatchCreateTasks and BatchDeleteTasks (complete operations) in v2beta3 and v2, as
+Google's own SDK forwards push tasks with them. :data:`UNSERVED` names the rest of Google's
+RPCs, answered UNIMPLEMENTED with why.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, TypeVar
 
 import grpc
+from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import DecodeError
+from google.rpc import status_pb2
 
 from emulator.core import validation
 from emulator.core.service import QueueService
 from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
+from emulator.domain.limits import MAX_PEEK_PAGE_SIZE, MAX_TASKS_PER_ADD
 from emulator.domain.model import AddRequest, AddResult, PeekFilter, StoredTask
 from emulator.domain.queue_config import QueueMode
 from emulator.faces.cloud_tasks import codec
-from emulator.faces.cloud_tasks.errors import CloudTasksError, invalid
+from emulator.faces.cloud_tasks.errors import CloudTasksError, invalid, status_of
 from emulator.faces.cloud_tasks.filters import lease_filter, queue_filter
 from emulator.faces.cloud_tasks.names import (
     QueueName,
@@ -46,8 +51,17 @@ from emulator.faces.cloud_tasks.versions import Dialect, Pb
 
 #: Google's largest ListQueues page (also the size of a page when none is asked for).
 MAX_QUEUES_PAGE_SIZE: Final = 9800
+#: The most names one BatchDeleteTasks takes (BatchCreateTasks: MAX_TASKS_PER_ADD, 100).
+MAX_TASKS_PER_BATCH_DELETE: Final = 1000
+#: ``BatchCreateTasksMetadata.State`` / ``BatchDeleteTasksMetadata.State`` numbers.
+_SUCCEEDED: Final = 2
+_PARTIALLY_SUCCEEDED: Final = 5
 Handler = Callable[[Dialect, QueueService, Pb], Pb]
 T = TypeVar("T")
+
+
+#: The response of the batch RPCs: a long-running operation, returned complete.
+OPERATION: Final = "google.longrunning.Operation"
 
 
 @dataclass(frozen=True)
@@ -56,9 +70,20 @@ class Method:
 
     name: str
     request: str
-    response: str | None  #: None: ``google.protobuf.Empty``
+    #: A message of the version; None: ``google.protobuf.Empty``; or :data:`OPERATION`.
+    response: str | None
     handler: Handler
     leases: bool = False  #: v2beta2 only
+    batches: bool = False  #: v2beta3 and v2 only
+
+    def response_type(self, d: Dialect) -> type[Pb]:
+        """The protobuf class of the response."""
+        if self.response is None:
+            return empty_pb2.Empty
+        if self.response == OPERATION:
+            operation: type[Pb] = operations_pb2.Operation
+            return operation
+        return d.message(self.response)
 
 
 # -- tasks -----------------------------------------------------------------------------------------
@@ -67,10 +92,14 @@ class Method:
 def create_task(d: Dialect, service: QueueService, request: Pb) -> Pb:
     """CreateTask: one add; a taken or tombstoned name is ALREADY_EXISTS."""
     parent = parse_queue(request.parent, "parent")
+    return _create(d, service, parent, request, service.now_usec())
+
+
+def _create(d: Dialect, service: QueueService, parent: QueueName, request: Pb, now: int) -> Pb:
     if not request.HasField("task"):
         raise invalid("task", "is required")
     view = codec.view_of(request.response_view, "response_view")
-    created = codec.add_request(d, request.task, parent, service.now_usec())
+    created = codec.add_request(d, request.task, parent, now)
     [result] = service.add(parent.queue, [created.request])
     if result.code is not ErrorCode.OK:
         raise _add_failure(result, created)
@@ -93,6 +122,7 @@ def _add_failure(result: AddResult, created: codec.CreatedTask) -> Exception:
         return CloudTasksError(
             grpc.StatusCode.ALREADY_EXISTS,
             f"task {result.name!r} {why}; a task name cannot be reused",
+            result.code,
         )
     if result.code is ErrorCode.INVALID_URL:
         field = created.url_field
@@ -114,6 +144,7 @@ def _added(queue: str, request: AddRequest, result: AddResult) -> StoredTask:
         method=request.method,
         url=request.url,
         headers=request.headers,
+        retry_parameters=request.retry_parameters,
         dispatch_deadline_usec=request.dispatch_deadline_usec,
         http_url=request.http_url,
     )
@@ -164,6 +195,89 @@ def run_task(d: Dialect, service: QueueService, request: Pb) -> Pb:
             "GetTask or ListTasks and delete them when your test has run them"
         )
     raise CloudTasksError(grpc.StatusCode.FAILED_PRECONDITION, why)
+
+
+# -- batches (v2beta3, v2) -------------------------------------------------------------------------
+
+
+def batch_create_tasks(d: Dialect, service: QueueService, request: Pb) -> Pb:
+    """BatchCreateTasks: each request is created on its own (a refusal of one does not stop
+    the others) and listed in the metadata's ``failed_requests`` by index; the operation is
+    returned complete. An unknown queue fails the whole call."""
+    parent = parse_queue(request.parent, "parent")
+    service.queue(parent.queue)
+    _check_batch_size("requests", len(request.requests), MAX_TASKS_PER_ADD)
+    now = service.now_usec()
+    tasks: list[Pb] = []
+    failed: dict[int, status_pb2.Status] = {}
+    for index, item in enumerate(request.requests):
+        try:
+            if item.parent and item.parent != request.parent:
+                raise invalid(f"requests[{index}].parent", "must be the batch's parent")
+            tasks.append(_create(d, service, parent, item, now))
+        except (TaskQueueError, CloudTasksError) as exc:
+            failed[index] = _status(exc)
+    response = d.new("BatchCreateTasksResponse", tasks=tasks)
+    return _operation(d, parent, "BatchCreateTasksMetadata", failed, now, response)
+
+
+def batch_delete_tasks(d: Dialect, service: QueueService, request: Pb) -> Pb:
+    """BatchDeleteTasks: like DeleteTask for each name; unknown or deleted names (and names of
+    another queue) are listed in ``failed_requests``; the operation is returned complete."""
+    parent = parse_queue(request.parent, "parent")
+    service.queue(parent.queue)
+    _check_batch_size("names", len(request.names), MAX_TASKS_PER_BATCH_DELETE)
+    failed: dict[int, status_pb2.Status] = {}
+    wanted: dict[int, str] = {}
+    for index, text in enumerate(request.names):
+        try:
+            name = parse_task(text, f"names[{index}]")
+            if name.parent != parent:
+                raise invalid(f"names[{index}]", f"{text!r} is not a task of {parent}")
+            wanted[index] = name.task
+        except CloudTasksError as exc:
+            failed[index] = _status(exc)
+    codes = service.delete(parent.queue, list(wanted.values())) if wanted else []
+    for (index, task), code in zip(wanted.items(), codes, strict=True):
+        if code is not ErrorCode.OK:
+            why = "does not exist" if code is ErrorCode.UNKNOWN_TASK else "has been deleted"
+            failed[index] = _status(TaskQueueError(code, f"task {task!r} {why}"))
+    now = service.now_usec()
+    return _operation(d, parent, "BatchDeleteTasksMetadata", failed, now, empty_pb2.Empty())
+
+
+def _check_batch_size(field: str, size: int, largest: int) -> None:
+    if not 1 <= size <= largest:
+        raise invalid(field, f"must hold 1 to {largest} items, not {size}")
+
+
+def _status(exc: Exception) -> status_pb2.Status:
+    status, message = status_of(exc)
+    return status_pb2.Status(code=status.value[0], message=message)
+
+
+def _operation(
+    d: Dialect,
+    parent: QueueName,
+    metadata_type: str,
+    failed: dict[int, status_pb2.Status],
+    now: int,
+    response: Pb,
+) -> Pb:
+    """A complete long-running operation: ``done``, its metadata (SUCCEEDED, or
+    PARTIALLY_SUCCEEDED with ``failed_requests``) and its response."""
+    state = _PARTIALLY_SUCCEEDED if failed else _SUCCEEDED
+    metadata = d.new(metadata_type, state=state)
+    metadata.start_time.CopyFrom(codec.timestamp(now))
+    metadata.end_time.CopyFrom(codec.timestamp(now))
+    for index, status in failed.items():
+        metadata.failed_requests[index].CopyFrom(status)
+    location = f"projects/{parent.project}/locations/{parent.location}"
+    operation = operations_pb2.Operation(name=f"{location}/operations/{uuid.uuid4().hex}")
+    operation.done = True
+    operation.metadata.Pack(metadata)
+    operation.response.Pack(response)
+    return operation
 
 
 # -- leases (v2beta2) ------------------------------------------------------------------------------
@@ -342,6 +456,12 @@ _ALL: Final[Sequence[Method]] = (
     Method("AcknowledgeTask", "AcknowledgeTaskRequest", None, acknowledge_task, leases=True),
     Method("RenewLease", "RenewLeaseRequest", "Task", renew_lease, leases=True),
     Method("CancelLease", "CancelLeaseRequest", "Task", cancel_lease, leases=True),
+    Method(
+        "BatchCreateTasks", "BatchCreateTasksRequest", OPERATION, batch_create_tasks, batches=True
+    ),
+    Method(
+        "BatchDeleteTasks", "BatchDeleteTasksRequest", OPERATION, batch_delete_tasks, batches=True
+    ),
     Method("GetQueue", "GetQueueRequest", "Queue", get_queue),
     Method("ListQueues", "ListQueuesRequest", "ListQueuesResponse", list_queues),
     Method("PurgeQueue", "PurgeQueueRequest", "Queue", purge_queue),
@@ -360,8 +480,7 @@ UNSERVED: Final[Mapping[str, str]] = MappingProxyType(
         "GetIamPolicy": "the emulator has no IAM",
         "SetIamPolicy": "the emulator has no IAM",
         "TestIamPermissions": "the emulator has no IAM",
-        "BatchCreateTasks": "use CreateTask for each task",
-        "BatchDeleteTasks": "use DeleteTask for each task",
+        "GetOperation": "batch operations are returned complete (done) and not kept",
         "GetCmekConfig": "the emulator has no CMEK configuration",
         "UpdateCmekConfig": "the emulator has no CMEK configuration",
         "ListLocations": "any location name serves the same queues",
@@ -372,7 +491,9 @@ UNSERVED: Final[Mapping[str, str]] = MappingProxyType(
 
 def methods_of(d: Dialect) -> Mapping[str, Method]:
     """The RPCs ``d`` serves, by name."""
-    return MappingProxyType({m.name: m for m in _ALL if d.leases or not m.leases})
+    return MappingProxyType(
+        {m.name: m for m in _ALL if (d.leases or not m.leases) and (d.batches or not m.batches)}
+    )
 
 
 def parse_request(d: Dialect, method: Method, data: bytes) -> Pb:

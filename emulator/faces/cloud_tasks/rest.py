@@ -4,7 +4,8 @@ The routes are Google's HTTP rules (google-cloud-tasks' ``transports/rest_base.p
 row each in :data:`ROUTES`: a path pattern whose captured group is the request's resource
 field (``name`` or ``parent``). A POST's JSON body is the rest of the request (``body:
 "*"``); a GET's or DELETE's query parameters are (``responseView=2&pageSize=50``). JSON is
-read and written by protobuf's JSON mapping, as Google's clients write and read it:
+read and written by protobuf's JSON mapping (what google-cloud-tasks' ``to_json`` and
+``from_json`` use), as Google's clients write and read it:
 camelCase or snake_case names, enums as numbers or names, bytes as base64, durations as
 ``"60s"``, timestamps as RFC 3339, ``null`` for an absent field, unknown fields refused.
 Answers use string enums unless the query asks ``$alt=json;enum-encoding=int`` (what the
@@ -115,6 +116,7 @@ ROUTES: Final[Sequence[Route]] = (
     _route("POST", rf"({_QUEUE})/tasks:batchDelete", "BatchDeleteTasks", "parent"),
     _route("GET", rf"({_LOCATION})/cmekConfig", "GetCmekConfig", "name"),
     _route("PATCH", rf"({_LOCATION})/cmekConfig", "UpdateCmekConfig", "cmek_config.name"),
+    _route("GET", rf"({_LOCATION}/operations/[^/:]+)", "GetOperation", "name"),
     _route("GET", r"(projects/[^/]+)/locations", "ListLocations", "name"),
     _route("GET", rf"({_LOCATION})", "GetLocation", "name"),
 )
@@ -152,7 +154,7 @@ def _answer(service: QueueService, d: Dialect, resource: str) -> Response:
         status, text = status_of(_http_error(exc))
         http, body = rest_error(status, text)
         return Response(json.dumps(body), status=http, mimetype="application/json")
-    return Response(_to_json(d, method, response, ints), mimetype="application/json")
+    return Response(_to_json(response, ints), mimetype="application/json")
 
 
 def _resolve(d: Dialect, http_method: str, resource: str) -> tuple[Method, str, str]:
@@ -261,15 +263,7 @@ def _http_error(exc: Exception) -> Exception:
     return CloudTasksError(grpc.StatusCode.INVALID_ARGUMENT, exc.description or exc.name)
 
 
-def _to_json(d: Dialect, method: Method, response: Pb, ints: bool) -> str:
-    if method.response is None:
-        return "{}"
-    kind = getattr(d.types, method.response)
-    return str(
-        kind.to_json(
-            kind.wrap(response),
-            use_integers_for_enums=ints,
-            always_print_fields_with_no_presence=False,
-            indent=None,
-        )
-    )
+def _to_json(response: Pb, ints: bool) -> str:
+    """protobuf's JSON mapping, as google-cloud-tasks' ``to_json`` writes it (proto field
+    names in camelCase, fields at their defaults left out)."""
+    return str(json_format.MessageToJson(response, use_integers_for_enums=ints, indent=None))

@@ -56,6 +56,8 @@ class Dialect:
     unlimited_attempts: bool
     #: ``Queue.stats`` and the ``read_mask`` of GetQueue/ListQueues exist.
     queue_stats: bool
+    #: BatchCreateTasks and BatchDeleteTasks exist, and ``Task.retry_config`` (v2beta3, v2).
+    batches: bool
 
     @property
     def service_name(self) -> str:
@@ -85,6 +87,7 @@ V2BETA2: Final = Dialect(
     concurrency_field="max_concurrent_tasks",
     unlimited_attempts=True,
     queue_stats=True,
+    batches=False,
 )
 V2BETA3: Final = Dialect(
     version="v2beta3",
@@ -100,6 +103,7 @@ V2BETA3: Final = Dialect(
     concurrency_field="max_concurrent_dispatches",
     unlimited_attempts=False,
     queue_stats=True,
+    batches=True,
 )
 V2: Final = Dialect(
     version="v2",
@@ -115,6 +119,7 @@ V2: Final = Dialect(
     concurrency_field="max_concurrent_dispatches",
     unlimited_attempts=False,
     queue_stats=False,
+    batches=True,
 )
 #: Every served version, by its path segment (``/v2beta2/...``).
 DIALECTS: Final = {d.version: d for d in (V2BETA2, V2BETA3, V2)}
