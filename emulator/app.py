@@ -8,6 +8,7 @@ from emulator import __version__
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces import auth
 from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
@@ -22,6 +23,7 @@ def create_app(
     *,
     clock: ControllableClock | None = None,
     enable_test_control: bool = False,
+    auth_token: str | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
 
@@ -29,6 +31,8 @@ def create_app(
         service: the backend every face calls.
         clock: the controllable clock behind ``service``; required for test control.
         enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget).
+        auth_token: if given, every route but ``/healthz`` requires it
+            (:mod:`emulator.faces.auth`).
 
     Raises:
         ValueError: test control requested without a controllable clock.
@@ -37,8 +41,10 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    if auth_token is not None:
+        auth.require_token(app, auth_token)
     app.register_blueprint(create_api_blueprint(service))
-    app.register_blueprint(create_rpc_blueprint(service, clock))
+    app.register_blueprint(create_rpc_blueprint(service, clock, auth_token))
     if enable_test_control:
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
@@ -57,6 +63,13 @@ def create_app(
     return app
 
 
-def runtime_app(runtime: Runtime, *, enable_test_control: bool = False) -> Flask:
+def runtime_app(
+    runtime: Runtime, *, enable_test_control: bool = False, auth_token: str | None = None
+) -> Flask:
     """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
-    return create_app(runtime.service, clock=runtime.clock, enable_test_control=enable_test_control)
+    return create_app(
+        runtime.service,
+        clock=runtime.clock,
+        enable_test_control=enable_test_control,
+        auth_token=auth_token,
+    )

@@ -25,7 +25,7 @@ from emulator.domain.limits import MEMORY_STORAGE
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
-from emulator.settings import DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
+from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
 from emulator.store.sqlite import StoreError
 from emulator.wiring import Runtime, build_runtime
 
@@ -61,6 +61,11 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     ]
     if args.enable_test_control:
         lines.append("  test control: enabled (/_emulator/reset, /_emulator/clock)")
+    if args.auth_token is not None:
+        lines.append(
+            f"  auth: every route but /healthz requires the token ({args.sources['auth_token']}); "
+            f"clients send it from {AUTH_TOKEN_ENV}"
+        )
     return "\n".join(lines)
 
 
@@ -103,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         return _fail(f"{args.sources['storage']}: {exc}" if not default_storage else str(exc))
     try:
-        app = runtime_app(runtime, enable_test_control=args.enable_test_control)
+        app = runtime_app(
+            runtime, enable_test_control=args.enable_test_control, auth_token=args.auth_token
+        )
         server = make_wsgi_server(app, args.host, args.port)
     except OSError as exc:
         runtime.close()

@@ -24,6 +24,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 HOST_ENV = "TASKQUEUE_EMULATOR_HOST"
 #: The queue.yaml of the server, and of the shim's embedded emulator too.
 QUEUE_YAML_ENV = "TASKQUEUE_EMULATOR_QUEUE_YAML"
+#: The server's bearer token (``--auth-token``); the shim and the SDK stub send it.
+AUTH_TOKEN_ENV = "TASKQUEUE_EMULATOR_AUTH_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,13 @@ def _text(text: str) -> str:
     return text
 
 
+def _token(text: str) -> str:
+    token = text.strip()
+    if not token or any(c.isspace() or not c.isprintable() for c in token) or not token.isascii():
+        raise argparse.ArgumentTypeError("must be printable ASCII without spaces")
+    return token
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "host",
@@ -133,6 +142,15 @@ SETTINGS: tuple[Setting, ...] = (
         _level,
         "INFO",
         f"logging level: {', '.join(LEVELS)} (default %(default)s)",
+    ),
+    Setting(
+        "auth_token",
+        "--auth-token",
+        AUTH_TOKEN_ENV,
+        _token,
+        None,
+        "require 'Authorization: Bearer TOKEN' on every route but /healthz (default: none)",
+        metavar="TOKEN",
     ),
     # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
     Setting(
