@@ -23,7 +23,7 @@ from emulator.app import runtime_app
 from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
-from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
+from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
 from emulator.store.sqlite import StoreError
@@ -90,7 +90,12 @@ def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcSe
     if args.cloud_tasks_grpc_port is None:
         return None
     try:
-        return CloudTasksGrpcServer(runtime.service, args.host, args.cloud_tasks_grpc_port)
+        return CloudTasksGrpcServer(
+            runtime.service,
+            args.host,
+            args.cloud_tasks_grpc_port,
+            authorize=token_check(args.auth_token),
+        )
     except OSError as exc:
         raise OSError(f"{args.sources['cloud_tasks_grpc_port']}: {exc}") from None
 

@@ -21,12 +21,13 @@ import grpc
 
 from emulator.core.service import QueueService
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces import auth
 from emulator.faces.cloud_tasks.errors import CloudTasksError, status_of, unimplemented
 from emulator.faces.cloud_tasks.methods import UNSERVED, Method, methods_of, parse_request
 from emulator.faces.cloud_tasks.versions import DIALECTS, Dialect
 
-#: Decides whether a call may proceed, from its ``authorization`` metadata (None if absent).
-#: The seam for the server's own token (``--auth-token``): None accepts every call.
+#: Decides whether a call may proceed, from its ``authorization`` metadata (None if absent);
+#: None accepts every call (a server without ``--auth-token``).
 AuthorizationCheck = Callable[[str | None], bool]
 #: How long a stopping server lets calls in progress finish (seconds).
 STOP_GRACE_SECONDS: Final = 5.0
@@ -38,6 +39,15 @@ _OPTIONS: Final = (
 _log = logging.getLogger("emulator.cloud_tasks")
 
 _Unary = Callable[[bytes, grpc.ServicerContext], bytes]
+
+
+def token_check(token: str | None) -> AuthorizationCheck | None:
+    """The server's own token (``--auth-token``) as a gRPC check: the metadata
+    ``authorization: Bearer TOKEN``, compared as the HTTP faces compare it; None without one."""
+    if token is None:
+        return None
+    expected = token
+    return lambda authorization: auth.matches(expected, auth.bearer(authorization))
 
 
 def _authorization(context: grpc.ServicerContext) -> str | None:
@@ -55,7 +65,8 @@ def _served(
             if authorize is not None and not authorize(_authorization(context)):
                 raise CloudTasksError(
                     grpc.StatusCode.UNAUTHENTICATED,
-                    "missing or wrong 'authorization: Bearer TOKEN' metadata",
+                    "this emulator requires a token: send the metadata 'authorization: Bearer "
+                    "<token>' (the server's --auth-token / TASKQUEUE_EMULATOR_AUTH_TOKEN)",
                 )
             request = parse_request(d, method, data)
             response = method.handler(d, service, request)
