@@ -29,7 +29,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from emulator.domain.limits import PUSH_METHODS, USEC_PER_SECOND
+from emulator.domain.limits import LATEST_TIMESTAMP_USEC, PUSH_METHODS, USEC_PER_SECOND
 from emulator.domain.model import AddRequest, LeasedTask, QueueStats, StoredTask
 from emulator.domain.queue_config import QueueConfig, QueueMode, RetryParameters
 from emulator.faces.cloud_tasks.errors import invalid
@@ -54,9 +54,8 @@ _BODY_METHODS: Final = ("POST", "PUT")
 _PUSH_RETRY_DEFAULTS: Final = RetryParameters(
     min_backoff_seconds=0.1, max_backoff_seconds=3600.0, max_doublings=16
 )
-#: The range of a protobuf Timestamp: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+#: The first second a protobuf Timestamp can name: 0001-01-01T00:00:00Z.
 _MIN_SECONDS: Final = -62_135_596_800
-_MAX_SECONDS: Final = 253_402_300_799
 NANOS_PER_USEC: Final = 1000
 N = TypeVar("N", int, float)
 
@@ -79,7 +78,7 @@ def usec_of(value: Timestamp, field: str) -> int:
     """
     if not 0 <= value.nanos < 1_000_000_000:
         raise invalid(field, f"nanos must be in [0, 999999999], not {value.nanos}")
-    if not _MIN_SECONDS <= value.seconds <= _MAX_SECONDS:
+    if not _MIN_SECONDS <= value.seconds <= LATEST_TIMESTAMP_USEC // USEC_PER_SECOND:
         raise invalid(field, "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z")
     return value.seconds * USEC_PER_SECOND + value.nanos // NANOS_PER_USEC
 
