@@ -61,7 +61,6 @@ def test_create_as_the_gapic_client_sends_it(api: Api) -> None:
         "pullMessage": {"payload": b64(b"hello"), "tag": "foo"},
         "scheduleTime": "2026-01-01T00:00:00Z",
         "createTime": "2026-01-01T00:00:00Z",
-        "status": {},
         "view": 2,
     }
 

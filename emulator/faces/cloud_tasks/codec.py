@@ -140,10 +140,10 @@ def task_message(d: Dialect, queue: QueueName, task: StoredTask, view: int) -> P
     out.schedule_time.CopyFrom(timestamp(task.eta_usec))
     created = task.created_usec - task.created_usec % USEC_PER_SECOND
     out.create_time.CopyFrom(timestamp(created))
-    if d.counts_in_status:
-        out.status.attempt_dispatch_count = task.retry_count
-    else:
+    if not d.counts_in_status:
         out.dispatch_count = task.retry_count
+    elif task.retry_count:  # a task never leased has no status yet
+        out.status.attempt_dispatch_count = task.retry_count
     if d.dispatch_deadline and task.dispatch_deadline_usec is not None:
         out.dispatch_deadline.CopyFrom(duration(task.dispatch_deadline_usec))
     if d.batches and task.retry_parameters is not None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -489,6 +490,7 @@ UNSERVED: Final[Mapping[str, str]] = MappingProxyType(
 )
 
 
+@functools.cache
 def methods_of(d: Dialect) -> Mapping[str, Method]:
     """The RPCs ``d`` serves, by name."""
     return MappingProxyType(
