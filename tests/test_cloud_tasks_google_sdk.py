@@ -20,7 +20,7 @@ from shims.sdk.stub import register_sdk_stub
 from tests.cloud_tasks_support import LOCATION, PROJECT, TRANSPORTS, make_client
 from tests.shim_support import PULL, PUSH, T0, FakeTime, LiveServer, sdk_time
 
-pytestmark = [pytest.mark.e2e, pytest.mark.differential]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(params=TRANSPORTS)
