@@ -9,6 +9,7 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
+from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.console import paths as console_paths
 from emulator.faces.console.login import login_redirect
 from emulator.faces.console.views import create_console
@@ -52,6 +53,8 @@ def create_app(
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
         app.register_blueprint(create_control_blueprint(service, clock))
+    # Cloud Tasks REST (/v2beta2/, /v2beta3/, /v2/): Google's error shape, not the JSON face's.
+    app.register_blueprint(create_cloud_tasks_blueprint(service))
 
     # -- the web console (pages at /, /queues/..., /login); its depth sampler runs while
     # the app is served (emulator.background)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
 from shims import backends
 from tests.console_support import ConsoleSite, make_site
 from tests.core_support import World, make_world
@@ -73,3 +74,13 @@ def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[backends.Con
         yield chosen
     finally:
         chosen.close()
+
+
+@pytest.fixture(scope="module")
+def cloud_tasks_grpc(server: LiveServer) -> Iterator[CloudTasksGrpcServer]:
+    """Cloud Tasks over gRPC on a free port, over the module's live emulator."""
+    grpc_server = CloudTasksGrpcServer(server.runtime.service).start()
+    try:
+        yield grpc_server
+    finally:
+        grpc_server.stop()

@@ -227,7 +227,7 @@ def test_the_console_asks_for_the_token_once_and_keeps_it_in_an_httponly_cookie(
     page.locator('input[name="token"]').fill("wrong")
     page.get_by_role("button", name="Log in").click()
     assert "That is not the emulator" in page.locator(".form-error").inner_text()
-    tab.errors.clear()  # the browser logs the 401 of the refused login
+    tab.errors.clear()  # the browser logs the 403 of the refused login
     # The right one opens the page first asked for, and stays in an HttpOnly cookie
     page.locator('input[name="token"]').fill(TOKEN)
     page.get_by_role("button", name="Log in").click()

@@ -61,7 +61,7 @@ def test_logging_in_sets_an_httponly_strict_cookie_and_opens_the_console(
 
 def test_a_wrong_token_is_refused_and_sets_no_cookie(locked: ConsoleSite) -> None:
     answer = _login(locked, TOKEN + "x")
-    assert answer.status_code == 401
+    assert answer.status_code == 403
     assert "That is not the emulator" in answer.get_data(as_text=True)
     assert locked.client.get_cookie(auth.COOKIE_NAME) is None
     assert locked.get("/").status_code == 303

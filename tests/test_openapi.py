@@ -47,11 +47,13 @@ def _refs(node: object) -> Iterator[str]:
 
 
 def _routes(api: Api) -> set[tuple[str, str]]:
-    """(OpenAPI path, method) for every rule of the app's URL map but the web console's
-    (HTML pages, not part of the API)."""
+    """(OpenAPI path, method) for every rule of the app's URL map but Cloud Tasks' (Google's
+    discovery documents describe those; tests/test_cloud_tasks_rest.py tests them) and the web
+    console's (HTML pages, not part of the API)."""
     routes: set[tuple[str, str]] = set()
     for rule in api.app.url_map.iter_rules():
-        if rule.endpoint == "static" or rule.endpoint.startswith(f"{console_paths.BLUEPRINT}."):
+        undocumented = ("cloud_tasks.", f"{console_paths.BLUEPRINT}.")
+        if rule.endpoint == "static" or rule.endpoint.startswith(undocumented):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         routes.update((path, m.lower()) for m in rule.methods or () if m not in IGNORED_METHODS)

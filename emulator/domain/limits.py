@@ -34,6 +34,11 @@ MAX_PEEK_PAGE_SIZE: Final = 1000
 DEFAULT_PEEK_PAGE_SIZE: Final = 100
 
 USEC_PER_SECOND: Final = 1_000_000
+#: 9999-12-31T23:59:59.999999Z: the last instant RFC 3339 and protobuf Timestamps can name.
+LATEST_TIMESTAMP_USEC: Final = 253_402_300_799_999_999
+#: The latest a test may set the clock to: every ETA (at most 30 days ahead) and every lease
+#: expiry (at most 7 days ahead) taken then can still be written as a timestamp.
+MAX_CLOCK_USEC: Final = LATEST_TIMESTAMP_USEC - MAX_ETA_SECONDS * 1_000_000
 LEASE_WINDOW_MINUTE_USEC: Final = 60 * USEC_PER_SECOND
 LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
 
@@ -41,6 +46,8 @@ LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
 CONFIG_QUEUE_NAME_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,499}\Z")
 TASK_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9_-]{{1,{MAX_TASK_NAME_LENGTH}}}\Z")
 PUSH_METHODS: Final = ("GET", "POST", "HEAD", "PUT", "DELETE")
+#: An HTTP-target task's URL (Cloud Tasks ``http_request.url``): absolute, with a host.
+HTTP_URL_RE: Final = re.compile(r"^https?://[^/?#\s]+(?:[/?#]\S*)?\Z", re.IGNORECASE)
 DEFAULT_QUEUE: Final = "default"
 DEFAULT_QUEUE_RATE: Final = "5/s"
 DEFAULT_BUCKET_SIZE: Final = 5

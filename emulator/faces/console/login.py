@@ -54,7 +54,7 @@ def register_login(console: Blueprint, token: str | None) -> None:
             return render_template("console/login.html", next=target, error=None)
         if not auth.matches(token, request.form.get("token")):
             error = "That is not the emulator's token (--auth-token)."
-            return render_template("console/login.html", next=target, error=error), 401
+            return render_template("console/login.html", next=target, error=error), 403
         response = redirect(target, 303)
         response.set_cookie(auth.COOKIE_NAME, token, httponly=True, samesite="Strict", path="/")
         return response

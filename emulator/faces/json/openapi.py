@@ -7,6 +7,7 @@ from typing import Any
 from emulator import __version__
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import (
+    MAX_CLOCK_USEC,
     MAX_LEASE_SECONDS,
     MAX_PEEK_PAGE_SIZE,
     MAX_TASKS_PER_ADD,
@@ -128,6 +129,11 @@ _SCHEMAS: Schema = {
             "headers": {"type": "array"},
             "retry_options": {"oneOf": [_ref("RetryOptions"), {"type": "null"}]},
             "dispatch_deadline_usec": {"type": ["integer", "null"]},
+            "http_url": {
+                "type": ["string", "null"],
+                "description": "Absolute URL of an HTTP-target push task (added through "
+                "Cloud Tasks' http_request); such a task has no url.",
+            },
         },
     },
     "QueueStats": {
@@ -364,7 +370,7 @@ def _control_paths() -> Schema:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "now_usec": {"type": "integer", "minimum": 0},
+            "now_usec": {"type": "integer", "minimum": 0, "maximum": MAX_CLOCK_USEC},
             "advance_seconds": {"type": "number", "minimum": 0},
             "system": {"type": "boolean"},
         },
@@ -401,7 +407,13 @@ def openapi_document(*, test_control: bool = False) -> Schema:
         paths.update(_control_paths())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "App Engine pull-queue emulator", "version": __version__},
+        "info": {
+            "title": "App Engine pull-queue emulator",
+            "version": __version__,
+            "description": "The native JSON API. Cloud Tasks' REST API (/v2beta2/, /v2beta3/, "
+            "/v2/) is served too, as Google's discovery documents describe it "
+            "(docs/CLOUD_TASKS.md).",
+        },
         "paths": paths,
         "components": {"schemas": _SCHEMAS},
     }
