@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 
 from emulator import __version__
+from emulator.core.faults import FaultPlan
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
@@ -21,13 +23,16 @@ def create_app(
     *,
     clock: ControllableClock | None = None,
     enable_test_control: bool = False,
+    faults: FaultPlan | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
 
     Args:
         service: the backend every face calls.
         clock: the controllable clock behind ``service``; required for test control.
-        enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget).
+        enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget, and
+            ``/_emulator/faults`` when ``faults`` is given).
+        faults: the fault plan ``service`` follows (``emulator.wiring.compose``).
 
     Raises:
         ValueError: test control requested without a controllable clock.
@@ -42,6 +47,9 @@ def create_app(
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
         app.register_blueprint(create_control_blueprint(service, clock))
+        # -- fault injection for back-off tests (fail_next)
+        if faults is not None:
+            app.register_blueprint(create_faults_blueprint(service, faults))
 
     @app.get("/healthz")
     def healthz() -> Response:
@@ -49,11 +57,18 @@ def create_app(
 
     @app.get("/openapi.json")
     def openapi() -> Response:
-        return jsonify(openapi_document(test_control=enable_test_control))
+        return jsonify(
+            openapi_document(test_control=enable_test_control, faults=faults is not None)
+        )
 
     return app
 
 
 def runtime_app(runtime: Runtime, *, enable_test_control: bool = False) -> Flask:
     """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
-    return create_app(runtime.service, clock=runtime.clock, enable_test_control=enable_test_control)
+    return create_app(
+        runtime.service,
+        clock=runtime.clock,
+        enable_test_control=enable_test_control,
+        faults=runtime.faults,
+    )

@@ -23,7 +23,13 @@ from emulator.app import runtime_app
 from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
-from emulator.settings import DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
+from emulator.settings import (
+    DEFAULT_STORAGE,
+    HOST_ENV,
+    build_parser,
+    production_options,
+    resolve,
+)
 from emulator.store.sqlite import StoreError
 from emulator.wiring import Runtime, build_runtime
 
@@ -58,7 +64,10 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
         f"  storage: {storage}",
     ]
     if args.enable_test_control:
-        lines.append("  test control: enabled (/_emulator/reset, /_emulator/clock)")
+        lines.append(
+            "  test control: enabled (/_emulator/reset, /_emulator/clock, /_emulator/faults)"
+        )
+    lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
 
 
@@ -69,7 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.log_level)
     default_storage = os.path.normpath(args.storage) == os.path.normpath(DEFAULT_STORAGE)
     try:
-        runtime = build_runtime(args.queue_yaml, args.storage, create_parent=default_storage)
+        runtime = build_runtime(
+            args.queue_yaml,
+            args.storage,
+            create_parent=default_storage,
+            production=production_options(args),
+        )
     except ConfigError as exc:
         return _fail(str(exc))
     except StoreError as exc:

@@ -604,6 +604,7 @@ def test_stats_count_tasks_oldest_eta_leases_and_in_flight(api: Api) -> None:
         "in_flight": 1,
         "enforced_rate": None,
         "paused": False,
+        "rate_limited_leases_last_minute": None,  # no --lease-rate-limit
     }
 
     api.advance(59)

@@ -108,6 +108,8 @@ class QueueStats:
     ``leased_last_minute`` / ``leased_last_hour`` count tasks handed out by leases in those
     windows (the SDK's ``executed_last_minute``); ``in_flight`` counts tasks leased right now.
     ``exists`` is False for a name that is not configured (everything else is then zero/None).
+    ``rate_limited_leases_last_minute`` counts lease calls that ``--lease-rate-limit``
+    answered with no tasks in the last 60 one-second windows; None when there is no limit.
     """
 
     queue: str
@@ -119,6 +121,7 @@ class QueueStats:
     enforced_rate: float | None = None
     paused: bool = False
     exists: bool = True
+    rate_limited_leases_last_minute: int | None = None
 
 
 @dataclass(frozen=True)
