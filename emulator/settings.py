@@ -282,6 +282,14 @@ def production_options(args: argparse.Namespace) -> ProductionOptions:
     )
 
 
+def setting(dest: str) -> Setting:
+    """The row of :data:`SETTINGS` whose ``dest`` is ``dest`` (KeyError if there is none)."""
+    for row in SETTINGS:
+        if row.dest == dest:
+            return row
+    raise KeyError(dest)
+
+
 def from_environment(dest: str) -> Any:
     """The value of setting ``dest`` from its environment variable, read as the CLI reads
     it, or None when the variable is unset or empty (for the shim's embedded emulator).
@@ -289,14 +297,14 @@ def from_environment(dest: str) -> Any:
     Raises:
         ValueError: the variable's value is unusable; the message names the variable.
     """
-    [setting] = [s for s in SETTINGS if s.dest == dest]
-    raw = os.environ.get(setting.env)
+    row = setting(dest)
+    raw = os.environ.get(row.env)
     if raw is None or not raw.strip():
         return None
     try:
-        return setting.parse(raw)
+        return row.parse(raw)
     except argparse.ArgumentTypeError as exc:
-        raise ValueError(f"{setting.env}: {exc}") from None
+        raise ValueError(f"{row.env}: {exc}") from None
 
 
 def production_from_environment() -> ProductionOptions:
