@@ -17,13 +17,15 @@ profile does not thin them out.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from emulator.domain.production import ProductionOptions
 from shims import backends
 from tests.core_support import World, make_world
 from tests.shim_support import LiveServer, embedded_backend, live_server, write_queue_yaml
@@ -66,3 +68,28 @@ def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[backends.Con
         yield chosen
     finally:
         chosen.close()
+
+
+#: Builds a backend whose emulator has the given production behaviours.
+BackendFactory = Callable[[ProductionOptions], backends.ControlledBackend]
+
+
+@pytest.fixture(params=["embedded", pytest.param("live", marks=pytest.mark.e2e)])
+def production_backend(request: pytest.FixtureRequest, root: Path) -> Iterator[BackendFactory]:
+    """Each test twice: a factory of backends with given production behaviours (rate limit,
+    faults, visibility delay), embedded, then each on a live server of its own."""
+    with contextlib.ExitStack() as stack:
+
+        def make(production: ProductionOptions) -> backends.ControlledBackend:
+            chosen: backends.ControlledBackend
+            if request.param == "embedded":
+                chosen = embedded_backend(root / "queue.yaml", production)
+            else:
+                running = stack.enter_context(
+                    live_server(root / "queue.yaml", production=production)
+                )
+                chosen = running.backend()
+            stack.callback(chosen.close)
+            return chosen
+
+        yield make
