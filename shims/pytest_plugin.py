@@ -90,12 +90,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker; a bad production option or ini value stops the session at once
+    (the ``TASKQUEUE_EMULATOR_*`` variables are read only when a fixture needs them)."""
     config.addinivalue_line(
         "markers",
         f"{MARKER}(lease_rate_limit=None, add_visibility_delay=None, inject_faults=None, "
         "inject_faults_seed=None, like_production=None): production behaviours of this "
         "test's taskqueue emulator (docs/TESTING.md)",
     )
+    for name in PRODUCTION_SETTINGS:
+        try:
+            _configured_value(config, name)
+        except ValueError as exc:
+            raise pytest.UsageError(f"taskqueue fixtures: {exc}") from None
 
 
 def _option(name: str) -> str:
@@ -128,6 +135,12 @@ def production_options(
 def _production_value(config: pytest.Config, name: str, marked: Mapping[str, Any]) -> Any:
     if name in marked:
         return marked[name]
+    value = _configured_value(config, name)
+    return settings.from_environment(name) if value is None else value
+
+
+def _configured_value(config: pytest.Config, name: str) -> Any:
+    """The value of the option, else of the ini option, else None."""
     row = settings.setting(name)
     option = config.getoption(f"taskqueue_{name}")
     if option is not None:
@@ -135,7 +148,7 @@ def _production_value(config: pytest.Config, name: str, marked: Mapping[str, Any
     ini = config.getini(f"taskqueue_{name}")
     if ini:
         return _parsed(row, str(ini), f"ini option taskqueue_{name}")
-    return settings.from_environment(name)
+    return None
 
 
 def _parsed(row: settings.Setting, text: str, source: str) -> Any:

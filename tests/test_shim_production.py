@@ -15,9 +15,10 @@ import pytest
 from emulator.core.faults import FaultPlan
 from emulator.domain.errors import DEADLINE_EXCEEDED
 from emulator.domain.faults import FaultCall, FaultRule, parse_fault_spec
-from emulator.domain.model import StoredTask
+from emulator.domain.model import AddRequest, StoredTask
 from emulator.domain.production import ProductionOptions, resolve_production
 from shims import apiproxy_errors, testing
+from shims import clock as client_clock
 from shims import taskqueue as tq
 from shims.backends.protocol import ControlledBackend
 from tests.conftest import BackendFactory
@@ -339,3 +340,82 @@ def test_like_production_has_productions_figures_and_individual_settings_win(
         "lease=TRANSIENT_ERROR:0.02,lease=DEADLINE_EXCEEDED:0.01"
     )
     assert report.seed == 1
+
+
+# -- the embedded emulator's settings: install() and the TASKQUEUE_EMULATOR_* variables --------
+
+
+@pytest.fixture
+def installed(root: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The shim installed on an automatic embedded backend; undone afterwards."""
+    import shims
+
+    monkeypatch.delenv("TASKQUEUE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_QUEUE_YAML", str(root / "queue.yaml"))
+    yield shims
+    shims.uninstall()
+
+
+def _leases_in_one_second(count: int) -> list[int]:
+    testing.reset()
+    testing.set_clock(T0)
+    tq.Queue(PULL).add([pull_task() for _ in range(count)])
+    return [len(tq.Queue(PULL).lease_tasks(60, 1)) for _ in range(count)]
+
+
+def test_the_variables_configure_the_embedded_emulator(
+    installed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_LEASE_RATE_LIMIT", "2")
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_INJECT_FAULTS", "purge=INTERNAL_ERROR:1")
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_INJECT_FAULTS_SEED", "8")
+    installed.install()
+
+    assert _leases_in_one_second(3) == [1, 1, 0]
+    with pytest.raises(tq.InternalError, match="--inject-faults purge=INTERNAL_ERROR:1"):
+        tq.Queue(PULL).purge()
+    assert testing.backend().fault_report().seed == 8
+
+
+def test_install_arguments_win_over_the_variables(
+    installed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_LEASE_RATE_LIMIT", "1")
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_LIKE_PRODUCTION", "1")
+    installed.install(lease_rate_limit=3, inject_faults="none", add_visibility_delay=0)
+
+    assert _leases_in_one_second(4) == [1, 1, 1, 0]
+    assert testing.backend().fault_report().rates == ()
+
+    installed.install(like_production=False)  # reconfigures: the variable's limit of 1 stays
+    assert _leases_in_one_second(2) == [1, 0]
+
+
+def test_a_bad_variable_or_argument_names_itself(
+    installed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_ADD_VISIBILITY_DELAY", "later")
+    with pytest.raises(ValueError, match="TASKQUEUE_EMULATOR_ADD_VISIBILITY_DELAY: must be"):
+        installed.install()
+    monkeypatch.delenv("TASKQUEUE_EMULATOR_ADD_VISIBILITY_DELAY")
+    with pytest.raises(ValueError, match="lease_rate_limit: must be a whole number"):
+        installed.install(lease_rate_limit=-1)
+    with pytest.raises(ValueError, match="inject_faults: 'lease=1' is not call=ERROR:RATE"):
+        installed.install(inject_faults="lease=1")
+
+
+def test_the_variables_apply_when_the_embedded_backend_is_built(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shims import backends
+
+    monkeypatch.delenv("TASKQUEUE_EMULATOR_HOST", raising=False)
+    backends.configure_embedded(str(root / "queue.yaml"))  # production: from the variables
+    monkeypatch.setenv("TASKQUEUE_EMULATOR_ADD_VISIBILITY_DELAY", "4")
+    try:
+        testing.set_clock(T0)
+        [result] = backends.current().add(PULL, [AddRequest(b"x")], deadline=1)
+        assert result.eta_usec == T0 + 4 * SEC
+    finally:
+        backends.close_all()
+        client_clock.set_source(None)
