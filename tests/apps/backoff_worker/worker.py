@@ -1,4 +1,5 @@
-"""worker.py: lease tasks, handle them, delete them; back off on errors and empty leases.
+# worker.py
+"""Lease tasks, handle them, delete them; back off on errors and empty leases.
 
 What Google's "Leasing Pull Tasks" pages ask of a worker: catch TransientError and
 DeadlineExceededError from lease_tasks() and back off; back off when a lease returns no
