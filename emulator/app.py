@@ -9,6 +9,7 @@ from emulator.core.faults import FaultPlan
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces import auth
 from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
@@ -23,6 +24,7 @@ def create_app(
     *,
     clock: ControllableClock | None = None,
     enable_test_control: bool = False,
+    auth_token: str | None = None,
     faults: FaultPlan | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
@@ -32,6 +34,8 @@ def create_app(
         clock: the controllable clock behind ``service``; required for test control.
         enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget, and
             ``/_emulator/faults`` when ``faults`` is given).
+        auth_token: if given, every route but ``/healthz`` requires it
+            (:mod:`emulator.faces.auth`).
         faults: the fault plan ``service`` follows (``emulator.wiring.compose``).
 
     Raises:
@@ -41,8 +45,10 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    if auth_token is not None:
+        auth.require_token(app, auth_token)
     app.register_blueprint(create_api_blueprint(service))
-    app.register_blueprint(create_rpc_blueprint(service, clock))
+    app.register_blueprint(create_rpc_blueprint(service, clock, auth_token))
     if enable_test_control:
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
@@ -64,11 +70,14 @@ def create_app(
     return app
 
 
-def runtime_app(runtime: Runtime, *, enable_test_control: bool = False) -> Flask:
+def runtime_app(
+    runtime: Runtime, *, enable_test_control: bool = False, auth_token: str | None = None
+) -> Flask:
     """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
     return create_app(
         runtime.service,
         clock=runtime.clock,
         enable_test_control=enable_test_control,
+        auth_token=auth_token,
         faults=runtime.faults,
     )

@@ -24,6 +24,7 @@ from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import (
+    AUTH_TOKEN_ENV,
     DEFAULT_STORAGE,
     HOST_ENV,
     build_parser,
@@ -67,6 +68,11 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
         lines.append(
             "  test control: enabled (/_emulator/reset, /_emulator/clock, /_emulator/faults)"
         )
+    if args.auth_token is not None:
+        lines.append(
+            f"  auth: every route but /healthz requires the token ({args.sources['auth_token']}); "
+            f"clients send it from {AUTH_TOKEN_ENV}"
+        )
     lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
 
@@ -89,7 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         return _fail(f"{args.sources['storage']}: {exc}" if not default_storage else str(exc))
     try:
-        app = runtime_app(runtime, enable_test_control=args.enable_test_control)
+        app = runtime_app(
+            runtime, enable_test_control=args.enable_test_control, auth_token=args.auth_token
+        )
         server = make_wsgi_server(app, args.host, args.port)
     except OSError as exc:
         runtime.close()

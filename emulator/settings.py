@@ -37,6 +37,8 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 HOST_ENV = "TASKQUEUE_EMULATOR_HOST"
 #: The queue.yaml of the server, and of the shim's embedded emulator too.
 QUEUE_YAML_ENV = "TASKQUEUE_EMULATOR_QUEUE_YAML"
+#: The server's bearer token (``--auth-token``); the shim and the SDK stub send it.
+AUTH_TOKEN_ENV = "TASKQUEUE_EMULATOR_AUTH_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,13 @@ def _text(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
     return text
+
+
+def _token(text: str) -> str:
+    token = text.strip()
+    if not token or any(c.isspace() or not c.isprintable() for c in token) or not token.isascii():
+        raise argparse.ArgumentTypeError("must be printable ASCII without spaces")
+    return token
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -159,6 +168,15 @@ SETTINGS: tuple[Setting, ...] = (
         _level,
         "INFO",
         f"logging level: {', '.join(LEVELS)} (default %(default)s)",
+    ),
+    Setting(
+        "auth_token",
+        "--auth-token",
+        AUTH_TOKEN_ENV,
+        _token,
+        None,
+        "require 'Authorization: Bearer TOKEN' on every route but /healthz (default: none)",
+        metavar="TOKEN",
     ),
     # -- opt-in production behaviours (docs/TESTING.md); None: off, unless --like-production
     Setting(

@@ -563,3 +563,23 @@ def test_server_thread_on_a_busy_port_raises_oserror() -> None:
 
         with pytest.raises(OSError):
             ServerThread(make_api().app, port=taken.getsockname()[1])
+
+
+def test_an_auth_token_is_required_and_never_printed(tmp_path: Path) -> None:
+    env = _env(TASKQUEUE_EMULATOR_AUTH_TOKEN="tok-123")
+    with running(["--port", "0", "--storage", ":memory:"], tmp_path, env) as server:
+        line = server.line("auth:")
+        assert "TASKQUEUE_EMULATOR_AUTH_TOKEN" in line
+        assert server.call("GET", "/v1/queues")[0] == 401
+        assert server.ok("GET", "/healthz")["status"] == "ok"
+        assert server.stop() == 0
+    assert "tok-123" not in "\n".join(server.banner) + server.stderr()
+
+
+def test_a_token_with_spaces_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    result = run_cli(["--port", "0", "--storage", ":memory:", "--auth-token", "a b"], tmp_path)
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert "--auth-token" in last and "printable ASCII without spaces" in last

@@ -745,3 +745,67 @@ def test_the_program_in_docs_go_md_works(
     assert emulator.tasks("pull-queue") == []
     logged = re.findall(r" INFO emulator\.app_log: \S+ (added task\d)$", emulator.log(), re.M)
     assert logged[-2:] == ["added task1", "added task2"]
+
+
+# -- an emulator with --auth-token ---------------------------------------------------------------
+
+TOKEN = "go-token-7"
+
+
+@pytest.fixture
+def token_emulator(tmp_path: Path) -> Iterator[Emulator]:
+    """An emulator that requires ``TOKEN`` (no test control)."""
+    log_path = tmp_path / "emulator.log"
+    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    args = ["--port", "0", "--storage", ":memory:", "--queue-yaml", str(QUEUE_YAML)]
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator", *args, "--auth-token", TOKEN],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    try:
+        assert proc.stdout is not None
+        match = BANNER_RE.search(_lines(proc.stdout).get(timeout=TIMEOUT) or "")
+        assert match, log_path.read_text()
+        yield Emulator(proc, match.group(1), int(match.group(2)), log_path)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)
+
+
+@pytest.mark.e2e
+def test_a_request_context_passes_the_token_as_its_api_ticket(
+    go_binary: Path, token_emulator: Emulator, tmp_path: Path
+) -> None:
+    """Go cannot add headers to its API calls, but a request context sends the incoming
+    request's ``X-AppEngine-API-Ticket`` as the security ticket: the token goes there."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(go_binary), "-mode", "serve"],
+        env=app_env(token_emulator, PORT=str(port)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_for(f"{base}/_ah/health", proc)
+
+        def purge_result(headers: dict[str, str]) -> Json:
+            request = urllib.request.Request(f"{base}/run?only=purge", headers=headers)
+            with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+                result: Json = json.loads(response.read())
+                return result
+
+        refused = purge_result({})
+        assert not refused["ok"] and "PERMISSION_DENIED" in refused["error"], refused
+        allowed = purge_result({"X-AppEngine-API-Ticket": TOKEN})
+        assert allowed["ok"], allowed["error"]
+        check_purge(allowed["details"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=TIMEOUT)

@@ -253,3 +253,17 @@ def test_forget_clears_an_existing_tombstone(api: Api) -> None:
 def test_forget_unknown_task_or_queue(api: Api) -> None:
     assert api.post(f"/_emulator/queues/{PULL}/tasks/ghost/forget")["deleted"] is False
     assert_error(api.request("POST", "/_emulator/queues/nope/tasks/t/forget"), 404, "UNKNOWN_QUEUE")
+
+
+def test_the_clock_cannot_be_set_or_moved_past_what_timestamps_can_name(api: Api) -> None:
+    from emulator.domain.limits import MAX_CLOCK_USEC
+
+    too_late = api.request("POST", "/_emulator/clock", {"now_usec": MAX_CLOCK_USEC + 1})
+    assert too_late.status_code == 400
+    assert "now_usec" in too_late.get_json()["error"]["message"]
+    latest = api.post("/_emulator/clock", {"now_usec": MAX_CLOCK_USEC})
+    assert latest["now"].startswith("9999-12-01")
+    beyond = api.request("POST", "/_emulator/clock", {"advance_seconds": 1})
+    assert beyond.status_code == 400
+    assert "advance_seconds" in beyond.get_json()["error"]["message"]
+    assert api.post("/_emulator/clock", {"advance_seconds": 0})["now_usec"] == MAX_CLOCK_USEC

@@ -25,6 +25,11 @@ from tests.conftest import BackendFactory
 from tests.shim_support import PULL, PULL_B, PUSH, SEC, T0, live_server, shim_world
 
 NOTHING = ProductionOptions()
+#: Google's SDK is loaded by other tests of the session, so install() warns that it replaces
+#: it: expected here.
+QUIET_INSTALL = pytest.mark.filterwarnings(
+    r"ignore:shims\.install\(\). Google's SDK module:RuntimeWarning"
+)
 
 
 def pull_task(name: str | None = None, **kwargs: Any) -> Any:
@@ -118,6 +123,7 @@ def test_fail_next_raises_exactly_what_the_sdk_raises(
         assert (task.name, task.retry_count) == ("t", 1)
 
 
+@QUIET_INSTALL
 def test_the_deadline_is_the_one_legacy_code_catches(production_backend: BackendFactory) -> None:
     import shims
 
@@ -363,6 +369,7 @@ def _leases_in_one_second(count: int) -> list[int]:
     return [len(tq.Queue(PULL).lease_tasks(60, 1)) for _ in range(count)]
 
 
+@QUIET_INSTALL
 def test_the_variables_configure_the_embedded_emulator(
     installed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -377,6 +384,7 @@ def test_the_variables_configure_the_embedded_emulator(
     assert testing.backend().fault_report().seed == 8
 
 
+@QUIET_INSTALL
 def test_install_arguments_win_over_the_variables(
     installed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,6 +399,7 @@ def test_install_arguments_win_over_the_variables(
     assert _leases_in_one_second(2) == [1, 0]
 
 
+@QUIET_INSTALL
 def test_a_bad_variable_or_argument_names_itself(
     installed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -181,6 +181,7 @@ OPTIONS = ProductionOptions(
 )
 
 
+@pytest.mark.filterwarnings(r"ignore:shims\.install\(\). Google's SDK module:RuntimeWarning")
 def test_workers_that_back_off_process_every_task_exactly_once(
     production_backend: BackendFactory, worker: ModuleType
 ) -> None:

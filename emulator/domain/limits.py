@@ -34,6 +34,11 @@ MAX_PEEK_PAGE_SIZE: Final = 1000
 DEFAULT_PEEK_PAGE_SIZE: Final = 100
 
 USEC_PER_SECOND: Final = 1_000_000
+#: 9999-12-31T23:59:59.999999Z: the last instant RFC 3339 and protobuf Timestamps can name.
+LATEST_TIMESTAMP_USEC: Final = 253_402_300_799_999_999
+#: The latest a test may set the clock to: every ETA (at most 30 days ahead) and every lease
+#: expiry (at most 7 days ahead) taken then can still be written as a timestamp.
+MAX_CLOCK_USEC: Final = LATEST_TIMESTAMP_USEC - MAX_ETA_SECONDS * 1_000_000
 LEASE_WINDOW_MINUTE_USEC: Final = 60 * USEC_PER_SECOND
 LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
 

@@ -13,7 +13,9 @@ Both ways the client side reaches a server use it: the remote backend's JSON API
   and the caller gets :class:`ConnectionFailed` with ``lost=True``;
 * ``deadline`` is the socket timeout of every step; running out of it raises
   :class:`DeadlineExceeded`;
-* a server that cannot be reached raises :class:`ConnectionFailed` (``lost=False``).
+* a server that cannot be reached raises :class:`ConnectionFailed` (``lost=False``);
+* when ``TASKQUEUE_EMULATOR_AUTH_TOKEN`` is set (read at each request), every request
+  carries ``Authorization: Bearer <token>`` (the server's ``--auth-token``).
 
 Callers map the two failures to their own vocabulary (the remote backend to
 ``TaskQueueError(TRANSIENT_ERROR)`` and the shim's ``DeadlineExceededError``, the SDK stub to
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import select
 import threading
 from collections.abc import Mapping
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from emulator.settings import DEFAULT_PORT
+from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_PORT
 
 #: Idle keep-alive connections kept per client.
 MAX_IDLE_CONNECTIONS: Final = 8
@@ -88,6 +91,14 @@ def _is_dropped(connection: http.client.HTTPConnection) -> bool:
     return bool(readable)
 
 
+def _with_token(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """``headers`` plus the server's token from the environment, if one is set."""
+    token = os.environ.get(AUTH_TOKEN_ENV, "").strip()
+    if not token or "Authorization" in headers:
+        return headers
+    return {**headers, "Authorization": f"Bearer {token}"}
+
+
 class HttpClient:
     """Requests to the server at ``address`` (see the module docstring).
 
@@ -127,6 +138,7 @@ class HttpClient:
             DeadlineExceeded: no answer within ``deadline`` seconds (per socket operation).
             ConnectionFailed: the server cannot be reached or the connection broke.
         """
+        headers = _with_token(headers)
         connection, reused = self._acquire(deadline)
         try:
             return self._exchange(connection, method, path, body, headers)

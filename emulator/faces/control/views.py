@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
-from emulator.domain.limits import MAX_ETA_SECONDS
+from emulator.domain.limits import MAX_CLOCK_USEC, MAX_ETA_SECONDS, USEC_PER_SECOND
 from emulator.faces.json import codec
 
 _CLOCK_FIELDS = frozenset({"now_usec", "advance_seconds", "system"})
@@ -42,9 +42,10 @@ def create_control_blueprint(service: QueueService, clock: ControllableClock) ->
         if len(given) != 1:
             raise codec.bad("body", "give exactly one of now_usec, advance_seconds, system")
         if f.has("now_usec"):
-            clock.freeze(f.integer("now_usec", low=0, high=2**62))
+            clock.freeze(f.integer("now_usec", low=0, high=MAX_CLOCK_USEC))
         elif f.has("advance_seconds"):
-            clock.advance(f.number("advance_seconds", low=0, high=_MAX_ADVANCE_SECONDS))
+            room = max(0, MAX_CLOCK_USEC - clock.now_usec()) / USEC_PER_SECOND
+            clock.advance(f.number("advance_seconds", low=0, high=min(room, _MAX_ADVANCE_SECONDS)))
         elif f.boolean("system"):
             clock.unfreeze()
         return _clock_state(clock)

@@ -8,6 +8,7 @@ from emulator import __version__
 from emulator.domain.errors import DEADLINE_EXCEEDED, ErrorCode
 from emulator.domain.faults import FAULT_ERRORS, FaultCall
 from emulator.domain.limits import (
+    MAX_CLOCK_USEC,
     MAX_LEASE_SECONDS,
     MAX_PEEK_PAGE_SIZE,
     MAX_TASKS_PER_ADD,
@@ -423,7 +424,7 @@ def _control_paths() -> Schema:
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "now_usec": {"type": "integer", "minimum": 0},
+            "now_usec": {"type": "integer", "minimum": 0, "maximum": MAX_CLOCK_USEC},
             "advance_seconds": {"type": "number", "minimum": 0},
             "system": {"type": "boolean"},
         },

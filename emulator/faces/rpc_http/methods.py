@@ -284,11 +284,23 @@ def _move_client_etas(request: Message, translate: EtaTranslation) -> None:
         add_request.eta_usec = translate(add_request.eta_usec)
 
 
+#: What a call without the server's token gets (the SDK raises ``PermissionDeniedError``).
+NOT_AUTHORIZED: Final = (
+    "this emulator requires a token: send 'Authorization: Bearer <token>' (shims.sdk.stub "
+    "sends TASKQUEUE_EMULATOR_AUTH_TOKEN) or use the token as the API security ticket"
+)
+
+
 def call(
-    service: QueueService, body: bytes, client_etas: EtaTranslation | None = None
+    service: QueueService,
+    body: bytes,
+    client_etas: EtaTranslation | None = None,
+    authorized: Callable[[str], bool] | None = None,
 ) -> remote.Response:
     """Answer one serialized ``remote_api.Request``.
 
+    ``authorized`` (if given) is asked first, with the envelope's security ticket
+    (``request_id``); a refusal is ``application_error`` PERMISSION_DENIED, whatever the call.
     ``client_etas`` (if given) moves the ETAs of added tasks from the client's clock onto the
     service's before the call is handled. Returns the ``remote_api.Response``: ``response``
     on success, ``application_error`` for a :class:`TaskQueueError`, ``rpc_error``
@@ -300,6 +312,8 @@ def call(
     """
     try:
         envelope = codec.parse(remote.Request, body)
+        if authorized is not None and not authorized(envelope.request_id):
+            return codec.application_error(ErrorCode.PERMISSION_DENIED, NOT_AUTHORIZED)
         method = _method(envelope)
         request = codec.parse(method.request_type, envelope.request)
     except codec.RpcFailure as failure:

@@ -6,7 +6,8 @@ a serialized ``remote_api.Request``; the answer is always HTTP 200 with a serial
 ``remote_api.Response`` (see :func:`emulator.faces.rpc_http.methods.call`), also for bodies that are
 too large (``rpc_error`` REQUEST_TOO_LARGE) and for bugs (``application_error``
 INTERNAL_ERROR, logged). Only other HTTP methods get the usual JSON 405. Any ticket
-(``request_id``) is accepted.
+(``request_id``) is accepted, unless the server has a token (``--auth-token``): then the call
+must carry it as ``Authorization: Bearer`` or as the ticket (:mod:`emulator.faces.auth`).
 
 Under a test clock, the ETAs of added tasks are moved from the client's clock onto the
 emulator's (:meth:`ControllableClock.client_eta_translation`): the client's clock reading is
@@ -26,6 +27,7 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock, EtaTranslation
 from emulator.domain.errors import ErrorCode
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.faces import auth
 from emulator.faces.rpc_http import CLIENT_NOW_HEADER, RPC_PATH, codec, methods
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
 
@@ -69,9 +71,15 @@ def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
     return data
 
 
-def _answer(service: QueueService, clock: ControllableClock | None) -> remote.Response:
+def _answer(
+    service: QueueService,
+    clock: ControllableClock | None,
+    check: auth.RpcCheck | None,
+) -> remote.Response:
+    authorization = request.headers.get("Authorization")
+    authorized = None if check is None else (lambda ticket: check(authorization, ticket))
     try:
-        return methods.call(service, _read_body(), _eta_translation(clock))
+        return methods.call(service, _read_body(), _eta_translation(clock), authorized)
     except _BadHeader as bad:
         return codec.rpc_error(remote.RpcError.PARSE_ERROR, str(bad))
     except _TooLarge:
@@ -89,15 +97,18 @@ def _answer(service: QueueService, clock: ControllableClock | None) -> remote.Re
 
 
 def create_rpc_blueprint(
-    service: QueueService, clock: ControllableClock | None = None
+    service: QueueService,
+    clock: ControllableClock | None = None,
+    auth_token: str | None = None,
 ) -> Blueprint:
     """The ``POST /rpc_http`` route bound to ``service`` (whose clock is ``clock``, if it can
-    be controlled by tests)."""
+    be controlled by tests), requiring ``auth_token`` if given."""
     blueprint = Blueprint("rpc_http", __name__)
+    check = auth.rpc_check(auth_token)
 
     @blueprint.post(RPC_PATH)
     def rpc_http() -> Response:
-        body = _answer(service, clock).SerializeToString()
+        body = _answer(service, clock, check).SerializeToString()
         return Response(body, status=200, content_type=CONTENT_TYPE)
 
     return blueprint
