@@ -225,9 +225,9 @@ SETTINGS: tuple[Setting, ...] = (
         "TASKQUEUE_EMULATOR_LIKE_PRODUCTION",
         _boolean,
         "0",
-        f"production's figures for the settings above that are not given: "
-        f"--lease-rate-limit {PRODUCTION_LEASE_RATE_LIMIT} --add-visibility-delay "
-        f"{PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS:g} --inject-faults {PRODUCTION_FAULT_SPEC} "
+        "production's figures where --lease-rate-limit, --add-visibility-delay or "
+        f"--inject-faults is not given: {PRODUCTION_LEASE_RATE_LIMIT}, "
+        f"{PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS:g} and {PRODUCTION_FAULT_SPEC} "
         "(env value: 1 or 0)",
         switch=True,
     ),

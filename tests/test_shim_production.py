@@ -81,6 +81,16 @@ def test_each_queue_has_its_own_limit_and_bad_leases_keep_their_errors(
         assert testing.rate_limited_leases(PULL_B) == 0
 
 
+def test_reading_the_count_is_a_statistics_call_that_a_fault_can_fail(
+    production_backend: BackendFactory,
+) -> None:
+    with shim_world(production_backend(ProductionOptions(lease_rate_limit=1))):
+        testing.fail_next("stats", "TransientError")
+        with pytest.raises(tq.TransientError):
+            testing.rate_limited_leases(PULL)
+        assert testing.rate_limited_leases(PULL) == 0
+
+
 def test_without_a_limit_nothing_is_counted(production_backend: BackendFactory) -> None:
     with shim_world(production_backend(NOTHING)):
         tq.Queue(PULL).add([pull_task() for _ in range(30)])

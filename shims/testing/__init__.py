@@ -35,6 +35,8 @@ protocol buffer); ``get_filtered_tasks`` does not size-check the Task objects it
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
@@ -135,8 +137,15 @@ def fail_next(
         ControlUnavailableError: a remote emulator without test control.
     """
     rule = FaultRule(fault_call(call), _error_name(error), fault_count(count), queue)
-    try:
+    with _as_sdk_errors():
         backend().fail_next(rule)
+
+
+@contextlib.contextmanager
+def _as_sdk_errors() -> Iterator[None]:
+    """Raise the backend's :class:`TaskQueueError` as the SDK's exception for its code."""
+    try:
+        yield
     except TaskQueueError as exc:
         from shims.taskqueue._errors import _TranslateError
 
@@ -169,7 +178,8 @@ def clear_faults() -> None:
 def rate_limited_leases(queue_name: str) -> int:
     """Lease calls on ``queue_name`` that the lease rate limit answered with no tasks in the
     last minute (0 without a limit). Reads statistics, so a pending ``stats`` fault fires."""
-    [stats] = backend().stats([queue_name], deadline=DEFAULT_RPC_DEADLINE)
+    with _as_sdk_errors():
+        [stats] = backend().stats([queue_name], deadline=DEFAULT_RPC_DEADLINE)
     return stats.rate_limited_leases_last_minute or 0
 
 
