@@ -10,6 +10,7 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
+from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
@@ -56,6 +57,8 @@ def create_app(
         # -- fault injection for back-off tests (fail_next)
         if faults is not None:
             app.register_blueprint(create_faults_blueprint(service, faults))
+    # Cloud Tasks REST (/v2beta2/, /v2beta3/, /v2/): Google's error shape, not the JSON face's.
+    app.register_blueprint(create_cloud_tasks_blueprint(service))
 
     @app.get("/healthz")
     def healthz() -> Response:

@@ -22,6 +22,8 @@ from emulator import __version__
 from emulator.app import runtime_app
 from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
+from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
+from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import (
     AUTH_TOKEN_ENV,
@@ -77,6 +79,37 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def _cloud_tasks_banner(address: str, grpc: CloudTasksGrpcServer | None) -> str:
+    """Where Cloud Tasks' clients find the same queues (docs/CLOUD_TASKS.md)."""
+    served = f"gRPC on {grpc.address}" if grpc else "gRPC off (--cloud-tasks-grpc-port PORT)"
+    return "\n".join(
+        [
+            f"  cloud tasks: REST on http://{address}/v2beta2/, /v2beta3/, /v2/; {served}",
+            "    any project and location name these queues; REST clients: "
+            f"{CLOUDTASKS_EMULATOR_HOST_ENV}={address}, {CLOUD_TASKS_EMULATOR_HOST_ENV}={address}",
+        ]
+    )
+
+
+def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcServer | None:
+    """The Cloud Tasks gRPC server if a port is set (not started).
+
+    Raises:
+        OSError: the port cannot be bound; the message names the flag or variable.
+    """
+    if args.cloud_tasks_grpc_port is None:
+        return None
+    try:
+        return CloudTasksGrpcServer(
+            runtime.service,
+            args.host,
+            args.cloud_tasks_grpc_port,
+            authorize=token_check(args.auth_token),
+        )
+    except OSError as exc:
+        raise OSError(f"{args.sources['cloud_tasks_grpc_port']}: {exc}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the emulator until SIGTERM/SIGINT; return the exit status."""
     parser = build_parser()
@@ -102,14 +135,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         runtime.close()
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    try:
+        grpc = _grpc_server(runtime, args)
+    except OSError as exc:
+        server.server_close()
+        runtime.close()
+        return _fail(str(exc))
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6 literal
-    return _serve(server, runtime, _describe(runtime, f"{host}:{server.port}", args))
+    address = f"{host}:{server.port}"
+    banner = _describe(runtime, address, args) + "\n" + _cloud_tasks_banner(address, grpc)
+    return _serve(server, runtime, banner, grpc)
 
 
-def _serve(server: EmulatorWSGIServer, runtime: Runtime, banner: str) -> int:
+def _serve(
+    server: EmulatorWSGIServer,
+    runtime: Runtime,
+    banner: str,
+    grpc: CloudTasksGrpcServer | None = None,
+) -> int:
     """Print ``banner`` (the readiness signal) and serve until SIGTERM/SIGINT; return the
     exit status: 0 after a signal, 1 if the server loop ended by itself (its exception is
-    logged with its traceback).
+    logged with its traceback). ``grpc`` (Cloud Tasks) starts before the banner and stops,
+    letting its calls in progress finish, after the HTTP server has drained.
 
     The server loop runs in its own thread; the signal handler only records the signal and
     wakes the main thread, which then stops the loop with ``shutdown()``. Raising from the
@@ -135,6 +182,8 @@ def _serve(server: EmulatorWSGIServer, runtime: Runtime, banner: str) -> int:
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     loop = threading.Thread(target=_loop, name="taskqueue-emulator-http", daemon=True)
     try:
+        if grpc is not None:
+            grpc.start()
         print(banner, flush=True)
         loop.start()
         # Poll: a signal delivered to the loop thread only runs its handler once the main
@@ -154,4 +203,6 @@ def _serve(server: EmulatorWSGIServer, runtime: Runtime, banner: str) -> int:
             loop.join()
         server.drain()  # requests in progress finish; idle keep-alive connections close
         server.server_close()
+        if grpc is not None:
+            grpc.stop()
         runtime.close()

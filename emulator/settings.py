@@ -178,6 +178,17 @@ SETTINGS: tuple[Setting, ...] = (
         "require 'Authorization: Bearer TOKEN' on every route but /healthz (default: none)",
         metavar="TOKEN",
     ),
+    # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
+    Setting(
+        "cloud_tasks_grpc_port",
+        "--cloud-tasks-grpc-port",
+        "TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT",
+        _port,
+        None,
+        "also serve Cloud Tasks v2beta2, v2beta3 and v2 over gRPC on this port, 0 for any "
+        "free port (REST is always served under /v2beta2/, /v2beta3/ and /v2/)",
+        metavar="PORT",
+    ),
     # -- opt-in production behaviours (docs/TESTING.md); None: off, unless --like-production
     Setting(
         "lease_rate_limit",

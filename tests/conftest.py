@@ -26,6 +26,7 @@ import pytest
 from hypothesis import settings
 
 from emulator.domain.production import ProductionOptions
+from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
 from shims import backends
 from tests.core_support import World, make_world
 from tests.shim_support import LiveServer, embedded_backend, live_server, write_queue_yaml
@@ -68,6 +69,16 @@ def backend(request: pytest.FixtureRequest, root: Path) -> Iterator[backends.Con
         yield chosen
     finally:
         chosen.close()
+
+
+@pytest.fixture(scope="module")
+def cloud_tasks_grpc(server: LiveServer) -> Iterator[CloudTasksGrpcServer]:
+    """Cloud Tasks over gRPC on a free port, over the module's live emulator."""
+    grpc_server = CloudTasksGrpcServer(server.runtime.service).start()
+    try:
+        yield grpc_server
+    finally:
+        grpc_server.stop()
 
 
 #: Builds a backend whose emulator has the given production behaviours.

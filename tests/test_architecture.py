@@ -189,6 +189,8 @@ ONE_CONSTANT = {
     "TASKQUEUE_EMULATOR_QUEUE_YAML": "emulator.settings",  # QUEUE_YAML_ENV
     "/rpc_http": "emulator.faces.rpc_http",  # RPC_PATH
     "X-TaskQueue-Emulator-Client-Now-Usec": "emulator.faces.rpc_http",  # CLIENT_NOW_HEADER
+    "CLOUD_TASKS_EMULATOR_HOST": "emulator.faces.cloud_tasks",  # CLOUD_TASKS_EMULATOR_HOST_ENV
+    "CLOUDTASKS_EMULATOR_HOST": "emulator.faces.cloud_tasks",  # CLOUDTASKS_EMULATOR_HOST_ENV
 }
 
 

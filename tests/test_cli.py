@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.cloud import tasks_v2beta2
 
 from emulator import __version__
 from emulator.app import runtime_app
@@ -31,6 +32,7 @@ from emulator.cli import _serve
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.server import ServerThread, make_wsgi_server
 from emulator.wiring import build_runtime
+from tests.cloud_tasks_support import make_client
 from tests.http_support import make_api
 
 pytestmark = pytest.mark.e2e
@@ -357,6 +359,12 @@ def test_a_storage_parent_that_is_a_file_says_so(tmp_path: Path) -> None:
         ([], {"TASKQUEUE_EMULATOR_PORT": "99999"}, "TASKQUEUE_EMULATOR_PORT: port must be between"),
         ([], {"TASKQUEUE_EMULATOR_LOG_LEVEL": "loud"}, "TASKQUEUE_EMULATOR_LOG_LEVEL: must be one"),
         ([], {"TASKQUEUE_EMULATOR_TEST_CONTROL": "garbage"}, "TASKQUEUE_EMULATOR_TEST_CONTROL"),
+        (["--cloud-tasks-grpc-port", "-1"], {}, "--cloud-tasks-grpc-port"),
+        (
+            [],
+            {"TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT": "grpc"},
+            "TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT: port must be a number",
+        ),
         (["--log-level", "loud"], {}, "--log-level"),
         (["--bogus"], {}, "--bogus"),
     ],
@@ -583,3 +591,52 @@ def test_a_token_with_spaces_is_refused_naming_the_flag(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert "--auth-token" in last and "printable ASCII without spaces" in last
+
+
+# -- Cloud Tasks ------------------------------------------------------------------------------
+
+
+def test_cloud_tasks_grpc_and_rest_serve_the_same_queues(tmp_path: Path) -> None:
+    args = ["--port", "0", "--storage", ":memory:", "--queue-yaml", str(_write_yaml(tmp_path))]
+    with running([*args, "--cloud-tasks-grpc-port", "0"], tmp_path) as server:
+        line = server.line("cloud tasks:")
+        match = re.search(r"gRPC on (\S+)$", line)
+        assert match and f"REST on http://{server.address}/v2beta2/" in line, line
+        hint = server.line("any project and location")
+        assert f"CLOUDTASKS_EMULATOR_HOST={server.address}" in hint
+        assert f"CLOUD_TASKS_EMULATOR_HOST={server.address}" in hint
+        grpc_client = make_client("v2beta2", "grpc", server.address, match[1])
+        parent = grpc_client.queue_path("p", "l", "pull-q")
+        task = tasks_v2beta2.Task(pull_message=tasks_v2beta2.PullMessage(payload=b"x"))
+        created = grpc_client.create_task(parent=parent, task=task)
+        rest_client = make_client("v2beta2", "rest", server.address, match[1])
+        assert rest_client.get_task(name=created.name).name == created.name
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr()
+
+
+def test_without_the_flag_grpc_is_off_and_rest_is_served(tmp_path: Path) -> None:
+    with running(["--port", "0", "--storage", ":memory:"], tmp_path) as server:
+        assert "gRPC off (--cloud-tasks-grpc-port PORT)" in server.line("cloud tasks:")
+        status, body = server.call("GET", "/v2/projects/p/locations/l/queues/default")
+        assert (status, body["name"]) == (200, "projects/p/locations/l/queues/default")
+
+
+@pytest.mark.parametrize("source", ["flag", "env"])
+def test_a_busy_cloud_tasks_grpc_port_is_one_line_naming_its_source(
+    tmp_path: Path, source: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        args = ["--port", "0", "--storage", ":memory:"]
+        if source == "flag":
+            result = run_cli([*args, "--cloud-tasks-grpc-port", port], tmp_path)
+            named = "--cloud-tasks-grpc-port"
+        else:
+            env = _env(TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT=port)
+            result = run_cli(args, tmp_path, env)
+            named = "TASKQUEUE_EMULATOR_CLOUD_TASKS_GRPC_PORT"
+
+    _one_line_failure(result, named, f"cannot listen on 127.0.0.1:{port}")

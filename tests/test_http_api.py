@@ -838,6 +838,7 @@ def test_get_task_shows_every_field(api: Api) -> None:
         "headers": [],
         "retry_options": None,
         "dispatch_deadline_usec": None,
+        "http_url": None,
     }
 
 

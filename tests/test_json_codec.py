@@ -93,6 +93,7 @@ STORED_TASKS = st.builds(
     retry_parameters=st.none() | ANY_RETRY,
     dispatch_deadline_usec=st.none() | INT64,
     leased_at_usec=st.none() | INT64,
+    http_url=OPTIONAL_TEXT,
 )
 QUEUE_STATS = st.builds(
     QueueStats,

@@ -2,7 +2,8 @@
 
 :class:`FaultPlan` holds what to inject (rules armed by ``fail_next`` and the random mode's
 rates); :class:`FaultInjectingService` consults it before each call it covers (add, lease and
-lease by tag, modify lease, delete, purge, statistics) and raises the fault instead of
+lease by tag, modify lease and change lease, delete and acknowledge, purge, statistics) and
+raises the fault instead of
 calling the service it wraps. A failed call therefore changes nothing: no task is stored,
 leased or deleted, and the rate limit does not count it. Every other call is forwarded.
 
@@ -35,7 +36,7 @@ from emulator.domain.faults import (
     FaultRule,
     InjectedCount,
 )
-from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats
+from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
 
 _log = logging.getLogger("emulator.faults")
 
@@ -205,6 +206,16 @@ class FaultInjectingService(ForwardingService):
     ) -> int:
         self._check(FaultCall.MODIFY_LEASE, (queue_name,))
         return super().modify_lease(queue_name, task_name, eta_usec, lease_seconds)
+
+    def change_lease(
+        self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
+    ) -> StoredTask:
+        self._check(FaultCall.MODIFY_LEASE, (queue_name,))  # Cloud Tasks' Renew/CancelLease
+        return super().change_lease(queue_name, task_name, eta_usec, lease_seconds)
+
+    def acknowledge(self, queue_name: str, task_name: str, eta_usec: int) -> None:
+        self._check(FaultCall.DELETE, (queue_name,))  # Cloud Tasks' AcknowledgeTask
+        super().acknowledge(queue_name, task_name, eta_usec)
 
     def delete(self, queue_name: str, task_names: Sequence[str]) -> list[ErrorCode]:
         self._check(FaultCall.DELETE, (queue_name,))

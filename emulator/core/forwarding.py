@@ -55,6 +55,14 @@ class ForwardingService:
     ) -> int:
         return self._inner.modify_lease(queue_name, task_name, eta_usec, lease_seconds)
 
+    def change_lease(
+        self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
+    ) -> StoredTask:
+        return self._inner.change_lease(queue_name, task_name, eta_usec, lease_seconds)
+
+    def acknowledge(self, queue_name: str, task_name: str, eta_usec: int) -> None:
+        self._inner.acknowledge(queue_name, task_name, eta_usec)
+
     def delete(self, queue_name: str, task_names: Sequence[str]) -> list[ErrorCode]:
         return self._inner.delete(queue_name, task_names)
 

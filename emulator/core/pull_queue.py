@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from emulator.core import validation
 from emulator.core.paging import decode_page_token, encode_page_token
@@ -141,29 +142,35 @@ class LocalQueueService:
                 tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
                 tx.record_leases(queue.name, now, len(chosen))
             tx.prune_lease_log(now - LEASE_WINDOW_HOUR_USEC)
-        return [LeasedTask(t.name, eta, t.retry_count + 1, t.payload, t.tag) for t in chosen]
+        return [
+            LeasedTask(t.name, eta, t.retry_count + 1, t.payload, t.tag, t.created_usec)
+            for t in chosen
+        ]
 
     def modify_lease(
         self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
     ) -> int:
+        return self.change_lease(queue_name, task_name, eta_usec, lease_seconds).eta_usec
+
+    def change_lease(
+        self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
+    ) -> StoredTask:
         queue = self._pull_queue(queue_name)
         lease_usec = usec_from_seconds(validation.check_lease_seconds(lease_seconds))
         now = self._clock.now_usec()
         with self._store.transaction() as tx:
             _check_running(tx, queue.name)
-            task = _existing_task(tx, queue.name, task_name)
-            if task.eta_usec != eta_usec:
-                raise TaskQueueError(
-                    ErrorCode.TASK_LEASE_EXPIRED,
-                    f"task {task_name!r} is not leased with ETA {eta_usec} (its lease changed)",
-                )
-            if task.eta_usec <= now:  # the lease has ended: the task is leasable again
-                raise TaskQueueError(
-                    ErrorCode.TASK_LEASE_EXPIRED, f"the lease on task {task_name!r} has expired"
-                )
+            task = _held_task(tx, queue.name, task_name, eta_usec, now)
             new_eta = now + lease_usec
             tx.set_eta(queue.name, task.name, new_eta)
-            return new_eta
+            return replace(task, eta_usec=new_eta)
+
+    def acknowledge(self, queue_name: str, task_name: str, eta_usec: int) -> None:
+        queue = self._pull_queue(queue_name)
+        now = self._clock.now_usec()
+        with self._store.transaction() as tx:
+            task = _held_task(tx, queue.name, task_name, eta_usec, now)
+            tx.delete_task(queue.name, task.name, tombstone=True)
 
     # -- delete, purge, pause ----------------------------------------------------------------
 
@@ -309,9 +316,10 @@ def _store_one(
             headers=request.headers,
             retry_parameters=request.retry_parameters,
             dispatch_deadline_usec=request.dispatch_deadline_usec,
+            http_url=request.http_url,
         )
     )
-    return AddResult(ErrorCode.OK, name, eta_usec=eta)
+    return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
 
 
 def _check_running(tx: StoreTransaction, queue: str) -> None:
@@ -357,6 +365,26 @@ def _existing_task(tx: StoreTransaction, queue: str, name: str) -> StoredTask:
     if tx.is_tombstoned(queue, name):
         raise TaskQueueError(ErrorCode.TOMBSTONED_TASK, f"task {name!r} has been deleted")
     raise TaskQueueError(ErrorCode.UNKNOWN_TASK, f"task {name!r} does not exist")
+
+
+def _held_task(tx: StoreTransaction, queue: str, name: str, eta_usec: int, now: int) -> StoredTask:
+    """The task whose current lease token is ``eta_usec`` and whose lease has not ended.
+
+    Raises:
+        TaskQueueError: TOMBSTONED_TASK, UNKNOWN_TASK, or TASK_LEASE_EXPIRED for a token that
+            is not the task's ETA (its lease changed) or a lease that has ended (``eta <= now``).
+    """
+    task = _existing_task(tx, queue, name)
+    if task.eta_usec != eta_usec:
+        raise TaskQueueError(
+            ErrorCode.TASK_LEASE_EXPIRED,
+            f"task {name!r} is not leased with ETA {eta_usec} (its lease changed)",
+        )
+    if task.eta_usec <= now:  # the lease has ended: the task is leasable again
+        raise TaskQueueError(
+            ErrorCode.TASK_LEASE_EXPIRED, f"the lease on task {name!r} has expired"
+        )
+    return task
 
 
 def _delete_one(tx: StoreTransaction, queue: str, name: str) -> ErrorCode:

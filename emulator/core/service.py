@@ -73,6 +73,29 @@ class QueueService(Protocol):
         """
         ...
 
+    def change_lease(
+        self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
+    ) -> StoredTask:
+        """:meth:`modify_lease`, returning the whole task as it stands after the change.
+
+        One transaction: the task returned is the one whose lease was changed (Cloud Tasks'
+        RenewLease and CancelLease answer with it). Same checks, order and errors.
+        """
+        ...
+
+    def acknowledge(self, queue_name: str, task_name: str, eta_usec: int) -> None:
+        """Delete (and tombstone) a task the caller holds: only if ``eta_usec`` is its current
+        lease token and the lease has not ended (``now < eta_usec``), as for a lease change.
+
+        Cloud Tasks' AcknowledgeTask. Unlike :meth:`delete` it checks ownership; unlike a
+        lease change it also works on a paused queue (finishing work is not leasing).
+
+        Raises:
+            TaskQueueError: UNKNOWN_QUEUE, INVALID_QUEUE_MODE, TOMBSTONED_TASK, UNKNOWN_TASK,
+                TASK_LEASE_EXPIRED (a stale or expired token; the task stays).
+        """
+        ...
+
     def delete(self, queue_name: str, task_names: Sequence[str]) -> list[ErrorCode]:
         """Delete tasks by name (no lease check); per name OK, UNKNOWN_TASK or TOMBSTONED_TASK.
 

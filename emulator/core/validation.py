@@ -15,6 +15,7 @@ import math
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import (
     CONFIG_QUEUE_NAME_RE,
+    HTTP_URL_RE,
     MAX_DISPATCH_DEADLINE_USEC,
     MAX_ETA_USEC,
     MAX_LEASE_SECONDS,
@@ -136,6 +137,8 @@ def add_request_size(
         size += _bytes_field(2, len(request.tag.encode()))
     if request.url is not None:
         size += _bytes_field(1, len(request.url.encode()))
+    if request.http_url is not None:  # it travels where an App Engine url would
+        size += _bytes_field(1, len(request.http_url.encode()))
     if request.method is not None:
         size += 2
     for key, value in request.headers:
@@ -174,6 +177,9 @@ def check_add_request(
 def _check_push_fields(request: AddRequest) -> Problem:
     """A push task's URL is relative and at most MAX_URL_LENGTH long (path part), and its
     dispatch deadline lies in [MIN_DISPATCH_DEADLINE_USEC, MAX_DISPATCH_DEADLINE_USEC]."""
+    problem = _check_http_url(request)
+    if problem is not None:
+        return problem
     url = request.url
     if url is not None:
         path = url.split("?", 1)[0]
@@ -193,4 +199,24 @@ def _check_push_fields(request: AddRequest) -> Problem:
             f"dispatch_deadline_usec must be between {MIN_DISPATCH_DEADLINE_USEC} and "
             f"{MAX_DISPATCH_DEADLINE_USEC}",
         )
+    return None
+
+
+def _check_http_url(request: AddRequest) -> Problem:
+    """An HTTP-target task's URL is absolute (``http://`` or ``https://`` and a host), at most
+    MAX_URL_LENGTH long, on a push task without an App Engine ``url``."""
+    url = request.http_url
+    if url is None:
+        return None
+    if request.url is not None:
+        return ErrorCode.INVALID_URL, "a task has either an App Engine url or an http_url, not both"
+    if request.mode is QueueMode.PULL:
+        return ErrorCode.INVALID_URL, "http_url can only be given for push tasks"
+    if not HTTP_URL_RE.match(url):
+        return (
+            ErrorCode.INVALID_URL,
+            f"http_url must be an absolute http:// or https:// URL with a host: {url[:50]!r}",
+        )
+    if len(url) > MAX_URL_LENGTH:
+        return ErrorCode.INVALID_URL, f"http_url must be at most {MAX_URL_LENGTH} characters"
     return None

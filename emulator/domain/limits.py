@@ -46,6 +46,8 @@ LEASE_WINDOW_HOUR_USEC: Final = 3600 * USEC_PER_SECOND
 CONFIG_QUEUE_NAME_RE: Final = re.compile(r"^[A-Za-z0-9-]{1,499}\Z")
 TASK_NAME_RE: Final = re.compile(rf"^[a-zA-Z0-9_-]{{1,{MAX_TASK_NAME_LENGTH}}}\Z")
 PUSH_METHODS: Final = ("GET", "POST", "HEAD", "PUT", "DELETE")
+#: An HTTP-target task's URL (Cloud Tasks ``http_request.url``): absolute, with a host.
+HTTP_URL_RE: Final = re.compile(r"^https?://[^/?#\s]+(?:[/?#]\S*)?\Z", re.IGNORECASE)
 DEFAULT_QUEUE: Final = "default"
 DEFAULT_QUEUE_RATE: Final = "5/s"
 DEFAULT_BUCKET_SIZE: Final = 5

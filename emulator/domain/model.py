@@ -32,6 +32,8 @@ class AddRequest:
     ``mode`` must match the queue's mode (None: whatever the queue's is). ``url``, ``method``
     and ``headers`` only mean something for push tasks; ``tag`` only for pull tasks.
     ``retry_parameters`` are per-task retry options (Go clients send them for pull tasks).
+    ``http_url`` is the absolute ``http(s)://`` URL of a push task for an HTTP target (Cloud
+    Tasks' ``http_request``); such a task has no ``url`` (that is App Engine's relative one).
     """
 
     payload: bytes = b""
@@ -45,6 +47,7 @@ class AddRequest:
     headers: tuple[tuple[str, str], ...] = ()
     retry_parameters: RetryParameters | None = None
     dispatch_deadline_usec: int | None = None
+    http_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,29 +56,34 @@ class AddResult:
 
     ``code`` is OK, SKIPPED (the batch was rejected because of another task), or an error.
     ``name`` is the task's name (the chosen one for auto-named tasks) whenever it is known;
-    ``eta_usec`` is the stored ETA of an added task (the service's clock decides "now").
+    ``eta_usec`` is the stored ETA of an added task (the service's clock decides "now");
+    ``created_usec`` the instant it was stored.
     """
 
     code: ErrorCode
     name: str | None = None
     message: str = ""
     eta_usec: int | None = None
+    created_usec: int | None = None
 
 
 @dataclass(frozen=True)
 class LeasedTask:
-    """A task handed out by a lease. ``eta_usec`` is the lease expiry, and the lease token."""
+    """A task handed out by a lease. ``eta_usec`` is the lease expiry, and the lease token;
+    ``created_usec`` is when the task was added."""
 
     name: str
     eta_usec: int
     retry_count: int
     payload: bytes
     tag: str | None = None
+    created_usec: int = 0
 
 
 @dataclass(frozen=True)
 class StoredTask:
-    """A task as stored. ``eta_usec`` is when it becomes leasable (or its lease expiry)."""
+    """A task as stored. ``eta_usec`` is when it becomes leasable (or its lease expiry);
+    ``http_url`` as in :class:`AddRequest`."""
 
     queue: str
     name: str
@@ -91,6 +99,7 @@ class StoredTask:
     retry_parameters: RetryParameters | None = None
     dispatch_deadline_usec: int | None = None
     leased_at_usec: int | None = None
+    http_url: str | None = None
 
     def state(self, now_usec: int) -> TaskState:
         """This task's state at ``now_usec``."""

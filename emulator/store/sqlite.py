@@ -22,7 +22,10 @@ from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
 from emulator.domain.queue_config import QueueMode, RetryParameters
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Columns added to ``tasks`` after schema 1, in order: a file of an older schema gets them
+#: (as NULL) when it is opened. 2: ``http_url``, an HTTP-target push task's absolute URL.
+_ADDED_TASK_COLUMNS = (("http_url", "TEXT"),)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -40,6 +43,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     headers TEXT,
     retry_parameters TEXT,
     dispatch_deadline_usec INTEGER,
+    http_url TEXT,
     UNIQUE (queue, name)
 );
 CREATE INDEX IF NOT EXISTS tasks_by_eta ON tasks (queue, eta_usec, name);
@@ -69,8 +73,11 @@ CREATE TABLE IF NOT EXISTS counters (
 
 _COLUMNS = (
     "queue, name, eta_usec, payload, tag, retry_count, created_usec, leased_at_usec, mode, "
-    "method, url, headers, retry_parameters, dispatch_deadline_usec"
+    "method, url, headers, retry_parameters, dispatch_deadline_usec, http_url"
 )
+
+
+_COLUMN_COUNT = len(_COLUMNS.split(","))
 
 
 class StoreError(Exception):
@@ -174,6 +181,10 @@ def _migrate(conn: sqlite3.Connection, location: str) -> None:
             f"{location} was written by a newer emulator (schema {version} > {SCHEMA_VERSION})"
         )
     conn.executescript(_SCHEMA)
+    present = {row[1] for row in conn.execute("PRAGMA table_info(tasks)")}
+    for column, kind in _ADDED_TASK_COLUMNS:
+        if column not in present:
+            conn.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -206,7 +217,7 @@ class SqliteTransaction:
 
     def insert_task(self, task: StoredTask) -> None:
         self._conn.execute(
-            f"INSERT INTO tasks ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})",
             _row_from_task(task),
         )
 
@@ -362,6 +373,7 @@ def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
         json.dumps([list(h) for h in task.headers]) if task.headers else None,
         _retry_to_json(task.retry_parameters),
         task.dispatch_deadline_usec,
+        task.http_url,
     )
 
 
@@ -381,6 +393,7 @@ def _task_from_row(row: Sequence[Any]) -> StoredTask:
         headers=tuple((k, v) for k, v in json.loads(row[11])) if row[11] else (),
         retry_parameters=_retry_from_json(row[12]),
         dispatch_deadline_usec=row[13],
+        http_url=row[14],
     )
 
 

@@ -651,6 +651,7 @@ def stored_task_to_json(task: StoredTask, now_usec: int) -> JsonObject:
         "headers": [list(h) for h in task.headers],
         "retry_options": retry_options(task.retry_parameters),
         "dispatch_deadline_usec": task.dispatch_deadline_usec,
+        "http_url": task.http_url,
     }
 
 
@@ -670,6 +671,7 @@ def stored_task_from_json(f: Fields) -> StoredTask:
         retry_parameters=retry_options_from_json(f.raw("retry_options"), f.path("retry_options")),
         dispatch_deadline_usec=f.integer("dispatch_deadline_usec", default=None),
         leased_at_usec=f.integer("leased_at_usec", default=None),
+        http_url=f.string("http_url", default=None),
     )
 
 

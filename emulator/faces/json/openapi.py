@@ -138,6 +138,11 @@ _SCHEMAS: Schema = {
             "headers": {"type": "array"},
             "retry_options": {"oneOf": [_ref("RetryOptions"), {"type": "null"}]},
             "dispatch_deadline_usec": {"type": ["integer", "null"]},
+            "http_url": {
+                "type": ["string", "null"],
+                "description": "Absolute URL of an HTTP-target push task (added through "
+                "Cloud Tasks' http_request); such a task has no url.",
+            },
         },
     },
     "QueueStats": {
@@ -478,7 +483,13 @@ def openapi_document(*, test_control: bool = False, faults: bool = False) -> Sch
             paths.update(_fault_paths())
     return {
         "openapi": "3.1.0",
-        "info": {"title": "App Engine pull-queue emulator", "version": __version__},
+        "info": {
+            "title": "App Engine pull-queue emulator",
+            "version": __version__,
+            "description": "The native JSON API. Cloud Tasks' REST API (/v2beta2/, /v2beta3/, "
+            "/v2/) is served too, as Google's discovery documents describe it "
+            "(docs/CLOUD_TASKS.md).",
+        },
         "paths": paths,
         "components": {"schemas": _SCHEMAS},
     }
