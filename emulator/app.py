@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, jsonify
 
 from emulator import __version__, background
+from emulator.core.faults import FaultPlan
 from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
@@ -13,6 +14,7 @@ from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.console import paths as console_paths
 from emulator.faces.console.login import login_redirect
 from emulator.faces.console.views import create_console
+from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
@@ -27,15 +29,18 @@ def create_app(
     clock: ControllableClock | None = None,
     enable_test_control: bool = False,
     auth_token: str | None = None,
+    faults: FaultPlan | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
 
     Args:
         service: the backend every face calls.
         clock: the controllable clock behind ``service``; required for test control.
-        enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget).
+        enable_test_control: register ``/_emulator/*`` (reset, clock, flush, forget, and
+            ``/_emulator/faults`` when ``faults`` is given).
         auth_token: if given, every route but ``/healthz`` requires it
             (:mod:`emulator.faces.auth`).
+        faults: the fault plan ``service`` follows (``emulator.wiring.compose``).
 
     Raises:
         ValueError: test control requested without a controllable clock.
@@ -53,6 +58,9 @@ def create_app(
         if clock is None:
             raise ValueError("test control needs the service's ControllableClock")
         app.register_blueprint(create_control_blueprint(service, clock))
+        # -- fault injection for back-off tests (fail_next)
+        if faults is not None:
+            app.register_blueprint(create_faults_blueprint(service, faults))
     # Cloud Tasks REST (/v2beta2/, /v2beta3/, /v2/): Google's error shape, not the JSON face's.
     app.register_blueprint(create_cloud_tasks_blueprint(service))
 
@@ -67,7 +75,9 @@ def create_app(
 
     @app.get("/openapi.json")
     def openapi() -> Response:
-        return jsonify(openapi_document(test_control=enable_test_control))
+        return jsonify(
+            openapi_document(test_control=enable_test_control, faults=faults is not None)
+        )
 
     return app
 
@@ -81,4 +91,5 @@ def runtime_app(
         clock=runtime.clock,
         enable_test_control=enable_test_control,
         auth_token=auth_token,
+        faults=runtime.faults,
     )

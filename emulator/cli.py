@@ -25,7 +25,14 @@ from emulator.domain.limits import MEMORY_STORAGE
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
-from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_STORAGE, HOST_ENV, build_parser, resolve
+from emulator.settings import (
+    AUTH_TOKEN_ENV,
+    DEFAULT_STORAGE,
+    HOST_ENV,
+    build_parser,
+    production_options,
+    resolve,
+)
 from emulator.store.sqlite import StoreError
 from emulator.wiring import Runtime, build_runtime
 
@@ -62,12 +69,15 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
         f"  storage: {storage}",
     ]
     if args.enable_test_control:
-        lines.append("  test control: enabled (/_emulator/reset, /_emulator/clock)")
+        lines.append(
+            "  test control: enabled (/_emulator/reset, /_emulator/clock, /_emulator/faults)"
+        )
     if args.auth_token is not None:
         lines.append(
             f"  auth: every route but /healthz requires the token ({args.sources['auth_token']}); "
             f"clients send it from {AUTH_TOKEN_ENV}"
         )
+    lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
 
 
@@ -109,7 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.log_level)
     default_storage = os.path.normpath(args.storage) == os.path.normpath(DEFAULT_STORAGE)
     try:
-        runtime = build_runtime(args.queue_yaml, args.storage, create_parent=default_storage)
+        runtime = build_runtime(
+            args.queue_yaml,
+            args.storage,
+            create_parent=default_storage,
+            production=production_options(args),
+        )
     except ConfigError as exc:
         return _fail(str(exc))
     except StoreError as exc:

@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator import __version__
-from emulator.domain.limits import MEMORY_STORAGE
+from emulator.domain.faults import parse_fault_spec
+from emulator.domain.limits import (
+    MEMORY_STORAGE,
+    PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS,
+    PRODUCTION_FAULT_SPEC,
+    PRODUCTION_LEASE_RATE_LIMIT,
+)
+from emulator.domain.production import (
+    ProductionOptions,
+    parse_fault_seed,
+    parse_lease_rate_limit,
+    parse_visibility_delay,
+    resolve_production,
+)
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -90,6 +103,19 @@ def _token(text: str) -> str:
     return token
 
 
+def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse`` with its ``ValueError`` turned into the ``ArgumentTypeError`` of a setting
+    (the parsers of :mod:`emulator.domain.production` say what is wrong without the name)."""
+
+    def read(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return read
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "host",
@@ -163,6 +189,59 @@ SETTINGS: tuple[Setting, ...] = (
         "free port (REST is always served under /v2beta2/, /v2beta3/ and /v2/)",
         metavar="PORT",
     ),
+    # -- opt-in production behaviours (docs/TESTING.md); None: off, unless --like-production
+    Setting(
+        "lease_rate_limit",
+        "--lease-rate-limit",
+        "TASKQUEUE_EMULATOR_LEASE_RATE_LIMIT",
+        _checked(parse_lease_rate_limit),
+        None,
+        "lease calls per queue per second that return tasks; the others return none, as in "
+        f"production ({PRODUCTION_LEASE_RATE_LIMIT}); 0: no limit (the default)",
+        metavar="N",
+    ),
+    Setting(
+        "inject_faults",
+        "--inject-faults",
+        "TASKQUEUE_EMULATOR_INJECT_FAULTS",
+        _checked(parse_fault_spec),
+        None,
+        "fail calls at random: call=ERROR:RATE,... with call add, lease, modify_lease, "
+        "delete, purge or stats and ERROR TRANSIENT_ERROR, DEADLINE_EXCEEDED or any error "
+        "code, e.g. lease=TRANSIENT_ERROR:0.05; none: off (the default)",
+        metavar="SPEC",
+    ),
+    Setting(
+        "inject_faults_seed",
+        "--inject-faults-seed",
+        "TASKQUEUE_EMULATOR_INJECT_FAULTS_SEED",
+        _checked(parse_fault_seed),
+        None,
+        "seed of --inject-faults, to replay a run (default: chosen at start and printed)",
+        metavar="N",
+    ),
+    Setting(
+        "add_visibility_delay",
+        "--add-visibility-delay",
+        "TASKQUEUE_EMULATOR_ADD_VISIBILITY_DELAY",
+        _checked(parse_visibility_delay),
+        None,
+        "new pull tasks become leasable no earlier than this many seconds after they are "
+        "added (default 0)",
+        metavar="SECONDS",
+    ),
+    Setting(
+        "like_production",
+        "--like-production",
+        "TASKQUEUE_EMULATOR_LIKE_PRODUCTION",
+        _boolean,
+        "0",
+        "production's figures where --lease-rate-limit, --add-visibility-delay or "
+        f"--inject-faults is not given: {PRODUCTION_LEASE_RATE_LIMIT}, "
+        f"{PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS:g} and {PRODUCTION_FAULT_SPEC} "
+        "(env value: 1 or 0)",
+        switch=True,
+    ),
 )
 
 
@@ -219,3 +298,54 @@ def resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> argpar
         setattr(args, setting.dest, value)
     args.sources = sources
     return args
+
+
+def production_options(args: argparse.Namespace) -> ProductionOptions:
+    """The production behaviours of resolved settings (see :func:`resolve`)."""
+    return resolve_production(
+        like_production=bool(args.like_production),
+        lease_rate_limit=args.lease_rate_limit,
+        add_visibility_delay=args.add_visibility_delay,
+        inject_faults=args.inject_faults,
+        inject_faults_seed=args.inject_faults_seed,
+    )
+
+
+def setting(dest: str) -> Setting:
+    """The row of :data:`SETTINGS` whose ``dest`` is ``dest`` (KeyError if there is none)."""
+    for row in SETTINGS:
+        if row.dest == dest:
+            return row
+    raise KeyError(dest)
+
+
+def from_environment(dest: str) -> Any:
+    """The value of setting ``dest`` from its environment variable, read as the CLI reads
+    it, or None when the variable is unset or empty (for the shim's embedded emulator).
+
+    Raises:
+        ValueError: the variable's value is unusable; the message names the variable.
+    """
+    row = setting(dest)
+    raw = os.environ.get(row.env)
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return row.parse(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{row.env}: {exc}") from None
+
+
+def production_from_environment() -> ProductionOptions:
+    """The production behaviours the ``TASKQUEUE_EMULATOR_*`` variables ask for.
+
+    Raises:
+        ValueError: a variable's value is unusable; the message names the variable.
+    """
+    return resolve_production(
+        like_production=bool(from_environment("like_production")),
+        lease_rate_limit=from_environment("lease_rate_limit"),
+        add_visibility_delay=from_environment("add_visibility_delay"),
+        inject_faults=from_environment("inject_faults"),
+        inject_faults_seed=from_environment("inject_faults_seed"),
+    )

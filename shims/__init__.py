@@ -3,7 +3,8 @@
 * :func:`install` / :func:`uninstall`: put the shim into ``sys.modules`` under Google's names;
 * ``python -m shims script.py [args]``: run an unmodified program with the shim installed;
 * :mod:`shims.taskqueue`: the module itself (usable without installing it);
-* :mod:`shims.testing`: clock control, reset and testbed-style helpers for tests;
+* :mod:`shims.testing`: clock control, reset, faults (``fail_next``) and testbed-style helpers
+  for tests;
 * :mod:`shims.pytest_plugin`: the ``taskqueue``, ``taskqueue_emulator`` and
   ``taskqueue_clock`` fixtures.
 

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+from emulator import settings
 from emulator.domain.limits import MEMORY_STORAGE
+from emulator.domain.production import ProductionOptions, resolve_production
 from shims import backends
 
 TASKQUEUE = "google.appengine.api.taskqueue"
@@ -130,7 +132,15 @@ def is_installed() -> bool:
 
 
 def install(
-    queue_yaml: str | None = None, storage: str = MEMORY_STORAGE, use_sdk: bool = False
+    queue_yaml: str | None = None,
+    storage: str = MEMORY_STORAGE,
+    use_sdk: bool = False,
+    *,
+    lease_rate_limit: int | None = None,
+    add_visibility_delay: float | None = None,
+    inject_faults: str | None = None,
+    inject_faults_seed: int | None = None,
+    like_production: bool | None = None,
 ) -> None:
     """Make ``google.appengine.api.taskqueue`` the emulator's shim.
 
@@ -138,6 +148,14 @@ def install(
     embedded otherwise: ``queue_yaml`` (default: ``TASKQUEUE_EMULATOR_QUEUE_YAML``; None means
     only the push queue ``default``) and ``storage`` (a SQLite file, or ``:memory:``).
     Installing twice only updates the embedded settings.
+
+    The embedded emulator's opt-in production behaviours (docs/TESTING.md), as the CLI's
+    flags of the same names: ``lease_rate_limit`` (lease calls per queue per second that
+    return tasks; 0: none), ``add_visibility_delay`` (seconds before a new task can be
+    leased), ``inject_faults`` (``"lease=TRANSIENT_ERROR:0.05,..."``; ``"none"``),
+    ``inject_faults_seed`` and ``like_production`` (production's figures for the ones not
+    given). None means "as the ``TASKQUEUE_EMULATOR_*`` variable says", else off. A remote
+    emulator has the behaviours its own flags give it.
 
     With ``use_sdk=True`` nothing is replaced: Google's real SDK is imported and its
     ``taskqueue`` service is routed to the emulator at ``TASKQUEUE_EMULATOR_HOST`` over
@@ -149,13 +167,23 @@ def install(
     Raises:
         RuntimeError: ``use_sdk=True`` without ``TASKQUEUE_EMULATOR_HOST``.
         ImportError: ``use_sdk=True`` and Google's SDK is not installed.
+        ValueError: a production setting (or its variable) is unusable; the message names it.
     """
     if use_sdk:
         _install_sdk()
         return
+    production = _production(
+        lease_rate_limit=lease_rate_limit,
+        add_visibility_delay=add_visibility_delay,
+        inject_faults=inject_faults,
+        inject_faults_seed=inject_faults_seed,
+        like_production=like_production,
+    )
     global _installation
     with _lock:
-        backends.configure_embedded(queue_yaml or os.environ.get(backends.ENV_QUEUE_YAML), storage)
+        backends.configure_embedded(
+            queue_yaml or os.environ.get(backends.ENV_QUEUE_YAML), storage, production
+        )
         if _installation is not None:
             return
         installation = _Installation()
@@ -172,6 +200,24 @@ def install(
             # A module-level __getattr__ (PEP 562), set only while the shim is installed.
             modules[TASKQUEUE].__dict__["__getattr__"] = installation.finder.package_attribute
         _installation = installation
+
+
+def _production(**given: object) -> ProductionOptions:
+    """The production behaviours of :func:`install`'s arguments, each one not given (None)
+    taken from its ``TASKQUEUE_EMULATOR_*`` variable."""
+    names = (
+        "lease_rate_limit",
+        "add_visibility_delay",
+        "inject_faults",
+        "inject_faults_seed",
+        "like_production",
+    )
+    values = {
+        name: given[name] if given[name] is not None else settings.from_environment(name)
+        for name in names
+    }
+    like = bool(values.pop("like_production"))
+    return resolve_production(like_production=like, **values)
 
 
 def uninstall() -> None:

@@ -13,20 +13,32 @@
 The queue.yaml comes from ``--taskqueue-yaml PATH``, else the ini option ``taskqueue_yaml``
 (relative to the ini file), else ``TASKQUEUE_EMULATOR_QUEUE_YAML``; without any, only the push
 queue ``default`` exists.
+
+The opt-in production behaviours (docs/TESTING.md) of both fixtures' emulators, each from
+the first of: the test's ``@pytest.mark.taskqueue(lease_rate_limit=10, ...)`` marker, the
+option ``--taskqueue-lease-rate-limit N`` (and ``--taskqueue-add-visibility-delay SECONDS``,
+``--taskqueue-inject-faults SPEC``, ``--taskqueue-inject-faults-seed N``,
+``--taskqueue-like-production``), the ini option of the same name (``taskqueue_lease_rate_limit``
+...), the ``TASKQUEUE_EMULATOR_*`` variable of the CLI flag. A test with the marker and
+``taskqueue_emulator`` gets a server of its own with those behaviours.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from emulator import settings
 from emulator.domain.limits import MEMORY_STORAGE
+from emulator.domain.production import ProductionOptions, resolve_production
 from shims import backends, testing
 from shims import clock as client_clock
 
@@ -34,6 +46,15 @@ if TYPE_CHECKING:
     from emulator.server import ServerThread
 
 TESTBED_HTTP_HOST = "testbed.example.com"
+#: The production settings, named as the CLI's (``dest`` in :data:`emulator.settings.SETTINGS`).
+PRODUCTION_SETTINGS = (
+    "lease_rate_limit",
+    "add_visibility_delay",
+    "inject_faults",
+    "inject_faults_seed",
+    "like_production",
+)
+MARKER = "taskqueue"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +67,100 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="queue.yaml for the taskqueue fixtures",
     )
     parser.addini("taskqueue_yaml", "queue.yaml for the taskqueue fixtures (relative to the ini)")
+    for name in PRODUCTION_SETTINGS:
+        row = settings.setting(name)
+        text = f"the fixtures' emulators: {row.flag} of taskqueue-emulator"
+        if row.switch:
+            group.addoption(
+                _option(name),
+                dest=f"taskqueue_{name}",
+                action="store_true",
+                default=None,
+                help=text,
+            )
+        else:
+            group.addoption(
+                _option(name),
+                dest=f"taskqueue_{name}",
+                default=None,
+                metavar=row.metavar,
+                help=text,
+            )
+        parser.addini(f"taskqueue_{name}", text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker; a bad production option or ini value stops the session at once
+    (the ``TASKQUEUE_EMULATOR_*`` variables are read only when a fixture needs them)."""
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(lease_rate_limit=None, add_visibility_delay=None, inject_faults=None, "
+        "inject_faults_seed=None, like_production=None): production behaviours of this "
+        "test's taskqueue emulator (docs/TESTING.md)",
+    )
+    for name in PRODUCTION_SETTINGS:
+        try:
+            _configured_value(config, name)
+        except ValueError as exc:
+            raise pytest.UsageError(f"taskqueue fixtures: {exc}") from None
+
+
+def _option(name: str) -> str:
+    return f"--taskqueue-{name.replace('_', '-')}"
+
+
+def production_options(
+    config: pytest.Config, marked: Mapping[str, Any] | None = None
+) -> ProductionOptions:
+    """The production behaviours for a fixture's emulator (see the module docstring).
+
+    Raises:
+        pytest.UsageError: an unknown marker argument or an unusable value (named).
+    """
+    marked = dict(marked or {})
+    unknown = sorted(set(marked) - set(PRODUCTION_SETTINGS))
+    if unknown:
+        raise pytest.UsageError(
+            f"@pytest.mark.{MARKER}: unknown argument {unknown[0]!r}; "
+            f"use {', '.join(PRODUCTION_SETTINGS)}"
+        )
+    try:
+        values = {name: _production_value(config, name, marked) for name in PRODUCTION_SETTINGS}
+        like = bool(values.pop("like_production"))
+        return resolve_production(like_production=like, **values)
+    except ValueError as exc:
+        raise pytest.UsageError(f"taskqueue fixtures: {exc}") from None
+
+
+def _production_value(config: pytest.Config, name: str, marked: Mapping[str, Any]) -> Any:
+    if name in marked:
+        return marked[name]
+    value = _configured_value(config, name)
+    return settings.from_environment(name) if value is None else value
+
+
+def _configured_value(config: pytest.Config, name: str) -> Any:
+    """The value of the option, else of the ini option, else None."""
+    row = settings.setting(name)
+    option = config.getoption(f"taskqueue_{name}")
+    if option is not None:
+        return True if row.switch else _parsed(row, option, _option(name))
+    ini = config.getini(f"taskqueue_{name}")
+    if ini:
+        return _parsed(row, str(ini), f"ini option taskqueue_{name}")
+    return None
+
+
+def _parsed(row: settings.Setting, text: str, source: str) -> Any:
+    try:
+        return row.parse(text)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def _marked(request: pytest.FixtureRequest) -> Mapping[str, Any] | None:
+    marker = request.node.get_closest_marker(MARKER)
+    return None if marker is None else marker.kwargs
 
 
 def queue_yaml_path(config: pytest.Config) -> str | None:
@@ -82,11 +197,18 @@ class TaskQueueClock:
 
 @pytest.fixture(scope="session")
 def _taskqueue_emulator_server(pytestconfig: pytest.Config) -> Iterator[ServerThread]:
+    with _serving(pytestconfig, production_options(pytestconfig)) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def _serving(config: pytest.Config, production: ProductionOptions) -> Iterator[ServerThread]:
+    """An emulator server on a free port, with test control, until the block ends."""
     from emulator.app import runtime_app
     from emulator.server import ServerThread
     from emulator.wiring import build_runtime
 
-    runtime = build_runtime(queue_yaml_path(pytestconfig), MEMORY_STORAGE)
+    runtime = build_runtime(queue_yaml_path(config), MEMORY_STORAGE, production=production)
     server = ServerThread(runtime_app(runtime, enable_test_control=True)).start()
     try:
         yield server
@@ -97,11 +219,22 @@ def _taskqueue_emulator_server(pytestconfig: pytest.Config) -> Iterator[ServerTh
 
 @pytest.fixture
 def taskqueue_emulator(
-    _taskqueue_emulator_server: ServerThread, monkeypatch: pytest.MonkeyPatch
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
+    with contextlib.ExitStack() as stack:
+        marked = _marked(request)
+        if marked is None:
+            server: ServerThread = request.getfixturevalue("_taskqueue_emulator_server")
+        else:  # a server of its own, with the marker's behaviours
+            server = stack.enter_context(
+                _serving(request.config, production_options(request.config, marked))
+            )
+        yield from _reset_for_the_test(server.address, monkeypatch)
+
+
+def _reset_for_the_test(address: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     from shims.backends.remote import RemoteBackend
 
-    address = _taskqueue_emulator_server.address
     control = RemoteBackend(address)
     control.use_system_clock()
     control.reset()
@@ -144,7 +277,8 @@ def _fixture_backend(request: pytest.FixtureRequest) -> backends.ControlledBacke
         return RemoteBackend(request.getfixturevalue("taskqueue_emulator"))
     from shims.backends.embedded import EmbeddedBackend
 
-    return EmbeddedBackend.build(queue_yaml_path(request.config), MEMORY_STORAGE)
+    production = production_options(request.config, _marked(request))
+    return EmbeddedBackend.build(queue_yaml_path(request.config), MEMORY_STORAGE, production)
 
 
 @pytest.fixture

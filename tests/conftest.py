@@ -17,13 +17,15 @@ profile does not thin them out.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from emulator.domain.production import ProductionOptions
 from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
 from shims import backends
 from tests.console_support import ConsoleSite, make_site
@@ -84,3 +86,28 @@ def cloud_tasks_grpc(server: LiveServer) -> Iterator[CloudTasksGrpcServer]:
         yield grpc_server
     finally:
         grpc_server.stop()
+
+
+#: Builds a backend whose emulator has the given production behaviours.
+BackendFactory = Callable[[ProductionOptions], backends.ControlledBackend]
+
+
+@pytest.fixture(params=["embedded", pytest.param("live", marks=pytest.mark.e2e)])
+def production_backend(request: pytest.FixtureRequest, root: Path) -> Iterator[BackendFactory]:
+    """Each test twice: a factory of backends with given production behaviours (rate limit,
+    faults, visibility delay), embedded, then each on a live server of its own."""
+    with contextlib.ExitStack() as stack:
+
+        def make(production: ProductionOptions) -> backends.ControlledBackend:
+            chosen: backends.ControlledBackend
+            if request.param == "embedded":
+                chosen = embedded_backend(root / "queue.yaml", production)
+            else:
+                running = stack.enter_context(
+                    live_server(root / "queue.yaml", production=production)
+                )
+                chosen = running.backend()
+            stack.callback(chosen.close)
+            return chosen
+
+        yield make

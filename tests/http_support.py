@@ -14,9 +14,13 @@ from werkzeug.test import TestResponse
 
 from emulator.app import create_app
 from emulator.config import parse_queue_yaml
+from emulator.core.faults import FaultPlan
 from emulator.core.pull_queue import LocalQueueService
+from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
+from emulator.domain.production import ProductionOptions
 from emulator.store.sqlite import SqliteTaskStore
+from emulator.wiring import compose
 
 #: 2026-01-01T00:00:00Z in microseconds: the instant every test starts at.
 NOW = 1_767_225_600_000_000
@@ -54,7 +58,8 @@ class Api:
     app: Flask
     client: FlaskClient
     clock: ControllableClock
-    service: LocalQueueService
+    service: QueueService
+    faults: FaultPlan
 
     # -- raw requests ----------------------------------------------------------------------
 
@@ -152,13 +157,20 @@ class Api:
         self.clock.advance(seconds)
 
 
-def make_api(*, test_control: bool = False, queue_yaml: str = QUEUE_YAML) -> Api:
-    """A fresh app: in-memory SQLite, clock frozen at :data:`NOW`, the queues of QUEUE_YAML."""
+def make_api(
+    *,
+    test_control: bool = False,
+    queue_yaml: str = QUEUE_YAML,
+    production: ProductionOptions | None = None,
+) -> Api:
+    """A fresh app: in-memory SQLite, clock frozen at :data:`NOW`, the queues of QUEUE_YAML,
+    the ``production`` behaviours (default: none) composed as the emulator composes them."""
     clock = ControllableClock()
     clock.freeze(NOW)
-    service = LocalQueueService(SqliteTaskStore(":memory:"), clock, parse_queue_yaml(queue_yaml))
-    app = create_app(service, clock=clock, enable_test_control=test_control)
-    return Api(app, app.test_client(), clock, service)
+    core = LocalQueueService(SqliteTaskStore(":memory:"), clock, parse_queue_yaml(queue_yaml))
+    service, faults = compose(core, clock, production or ProductionOptions())
+    app = create_app(service, clock=clock, enable_test_control=test_control, faults=faults)
+    return Api(app, app.test_client(), clock, service, faults)
 
 
 def _json(response: TestResponse) -> Json:

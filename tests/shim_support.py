@@ -15,6 +15,7 @@ from typing import Any
 
 from emulator.app import runtime_app
 from emulator.domain.clock import FakeClock
+from emulator.domain.production import ProductionOptions
 from emulator.server import ServerThread
 from emulator.wiring import Runtime, build_runtime
 from shims import backends, testing
@@ -158,9 +159,12 @@ def shim_world(backend: backends.ControlledBackend, now_usec: int = T0) -> Itera
         backends.use(previous)
 
 
-def embedded_backend(queue_yaml: Path | None) -> EmbeddedBackend:
-    """A fresh in-process emulator."""
-    return EmbeddedBackend.build(None if queue_yaml is None else str(queue_yaml), ":memory:")
+def embedded_backend(
+    queue_yaml: Path | None, production: ProductionOptions | None = None
+) -> EmbeddedBackend:
+    """A fresh in-process emulator (with the ``production`` behaviours; default none)."""
+    path = None if queue_yaml is None else str(queue_yaml)
+    return EmbeddedBackend.build(path, ":memory:", production)
 
 
 @dataclass
@@ -179,9 +183,16 @@ class LiveServer:
 
 
 @contextlib.contextmanager
-def live_server(queue_yaml: Path | None, *, test_control: bool = True) -> Iterator[LiveServer]:
-    """Serve an in-memory emulator on a free port for the duration of the block."""
-    runtime = build_runtime(None if queue_yaml is None else str(queue_yaml), ":memory:")
+def live_server(
+    queue_yaml: Path | None,
+    *,
+    test_control: bool = True,
+    production: ProductionOptions | None = None,
+) -> Iterator[LiveServer]:
+    """Serve an in-memory emulator on a free port for the duration of the block (with the
+    ``production`` behaviours; default none)."""
+    path = None if queue_yaml is None else str(queue_yaml)
+    runtime = build_runtime(path, ":memory:", production=production)
     server = ServerThread(runtime_app(runtime, enable_test_control=test_control)).start()
     try:
         yield LiveServer(runtime, server)

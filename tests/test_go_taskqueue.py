@@ -54,6 +54,7 @@ QUEUES = [
     "purge-queue",
     "eta-queue",
     "limits-queue",
+    "fault-queue",
 ]
 CONTEXTS = ["background", "request"]
 TIMEOUT = 60.0
@@ -519,6 +520,51 @@ def check_other_service(d: Json) -> None:
     }
 
 
+def injected(call: str, error: str, more: str = "") -> str:
+    """The detail of a fault armed with ``fail_next``, as the emulator words it."""
+    return f"injected fault: {call} on queue 'fault-queue' fails with {error} (fail_next{more})"
+
+
+def deadline(detail: str) -> Json:
+    """A deadline the emulator answered (``rpc_error`` DEADLINE_EXCEEDED): a timeout."""
+    return {
+        "type": "CallError",
+        "code": 12,  # remote_api RpcError DEADLINE_EXCEEDED
+        "detail": detail,
+        "message": f"Call error 12: {detail} (timeout)",
+    }
+
+
+def check_faults(d: Json) -> None:
+    assert d["add"] == api_error(ErrorCode.TRANSIENT_ERROR, injected("add", "TRANSIENT_ERROR"))
+    assert d["add_multi"] == deadline(injected("add", "DEADLINE_EXCEEDED"))
+    assert d["lease"] == deadline(injected("lease", "DEADLINE_EXCEEDED", ", 1 more to come"))
+    assert d["lease_by_tag"] == deadline(injected("lease", "DEADLINE_EXCEEDED"))
+    assert [t["name"] for t in d["leased"]] == ["f1"]
+    assert d["leased"][0]["retry_count"] == 1  # the failed leases did not count
+    assert d["modify_lease"] == api_error(
+        ErrorCode.TASK_LEASE_EXPIRED, injected("modify_lease", "TASK_LEASE_EXPIRED")
+    )
+    assert d["delete_multi"] == api_error(
+        ErrorCode.TRANSIENT_ERROR, injected("delete", "TRANSIENT_ERROR")
+    )
+    assert d["purge"] == api_error(ErrorCode.INTERNAL_ERROR, injected("purge", "INTERNAL_ERROR"))
+    assert d["stats_error"] == deadline(injected("stats", "DEADLINE_EXCEEDED"))
+    timeouts = {k.removesuffix("_is_timeout"): v for k, v in d.items() if k.endswith("_timeout")}
+    assert timeouts == {
+        "add": False,
+        "add_multi": True,
+        "lease": True,
+        "lease_by_tag": True,
+        "modify_lease": False,
+        "delete_multi": False,
+        "purge": False,
+        "stats_error": True,
+    }
+    [one] = d["stats"]
+    assert (one["tasks"], one["executed_1minute"], one["in_flight"]) == (1, 1, 1)
+
+
 CHECKS: dict[str, Callable[[Json], None]] = {
     "example": check_example,
     "lease_by_tag": check_lease_by_tag,
@@ -533,6 +579,7 @@ CHECKS: dict[str, Callable[[Json], None]] = {
     "eta_and_delay": check_eta_and_delay,
     "limits": check_limits,
     "other_service": check_other_service,
+    "faults": check_faults,
 }
 
 
@@ -579,6 +626,7 @@ def test_what_the_emulator_stored(runs: dict[str, Run], context: str) -> None:
     assert [t["payload"] for t in stored["name-queue"]] == ["MQ==", "NQ=="]  # "1", "5": firsts
     assert _stored(stored, "purge-queue") == [("p4", "ready", 0)]
     assert _stored(stored, "eta-queue") == [("delayed", "leased", 1)]
+    assert _stored(stored, "fault-queue") == [("f1", "leased", 1)]  # no failed call did a thing
     # Go sends RetryOptions with pull tasks; they are stored as sent.
     retry = {t["name"]: (t["retry_count"], t["retry_options"]) for t in stored["retry-queue"]}
     assert retry == {

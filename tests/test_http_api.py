@@ -606,6 +606,7 @@ def test_stats_count_tasks_oldest_eta_leases_and_in_flight(api: Api) -> None:
         "paused": False,
         "ready": 1,
         "delayed": 1,
+        "rate_limited_leases_last_minute": None,  # no --lease-rate-limit
     }
 
     api.advance(59)

@@ -67,12 +67,7 @@ class LocalQueueService:
         return queue
 
     def _pull_queue(self, name: str) -> QueueConfig:
-        queue = self._queue(name)
-        if queue.mode is not QueueMode.PULL:
-            raise TaskQueueError(
-                ErrorCode.INVALID_QUEUE_MODE, f"queue {name!r} is a push queue, not a pull queue"
-            )
-        return queue
+        return validation.check_pull_queue(self._queue(name))
 
     # -- add ---------------------------------------------------------------------------------
 
@@ -136,10 +131,7 @@ class LocalQueueService:
         queue = self._pull_queue(queue_name)
         lease_usec = usec_from_seconds(validation.check_lease_seconds(lease_seconds))
         validation.check_max_tasks(max_tasks)
-        if tag is not None and not group_by_tag:
-            raise TaskQueueError(
-                ErrorCode.INVALID_REQUEST, "Tag specified, but group_by_tag was not."
-            )
+        validation.check_lease_tag(group_by_tag, tag)
         now = self._clock.now_usec()
         with self._store.transaction() as tx:
             _check_running(tx, queue.name)

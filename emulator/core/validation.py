@@ -45,6 +45,21 @@ def check_queue_name(name: object) -> str:
     return name
 
 
+def check_pull_queue(queue: QueueConfig) -> QueueConfig:
+    """Return ``queue`` if it is a pull queue; raise INVALID_QUEUE_MODE otherwise."""
+    if queue.mode is not QueueMode.PULL:
+        raise TaskQueueError(
+            ErrorCode.INVALID_QUEUE_MODE, f"queue {queue.name!r} is a push queue, not a pull queue"
+        )
+    return queue
+
+
+def check_lease_tag(group_by_tag: bool, tag: str | None) -> None:
+    """A lease names a tag only when it groups by tag; raise INVALID_REQUEST otherwise."""
+    if tag is not None and not group_by_tag:
+        raise TaskQueueError(ErrorCode.INVALID_REQUEST, "Tag specified, but group_by_tag was not.")
+
+
 def check_lease_seconds(lease_seconds: object) -> float:
     """Return ``lease_seconds`` as a float in [0, MAX_LEASE_SECONDS]; else INVALID_REQUEST."""
     if isinstance(lease_seconds, bool) or not isinstance(lease_seconds, int | float):

@@ -60,3 +60,26 @@ class TaskQueueError(Exception):
 
     def __repr__(self) -> str:
         return f"TaskQueueError({self.code.name}, {self.message!r})"
+
+
+#: The code name faces use for :class:`CallDeadlineExceeded` where they need one (the JSON
+#: API's error body). It is no ``TaskQueueServiceError`` code: a deadline is an RPC failure.
+DEADLINE_EXCEEDED = "DEADLINE_EXCEEDED"
+
+
+class CallDeadlineExceeded(TaskQueueError):
+    """The call ran out of time (the SDK raises ``apiproxy_errors.DeadlineExceededError``);
+    nothing was changed.
+
+    A deadline is an RPC failure, not a ``TaskQueueServiceError`` code. Its :attr:`code` is
+    TRANSIENT_ERROR, which is what a face without a deadline error of its own reports; faces
+    that have one check for this class before :class:`TaskQueueError`: the JSON API answers
+    504 ``DEADLINE_EXCEEDED``, ``/rpc_http`` an ``rpc_error`` DEADLINE_EXCEEDED, the embedded
+    shim raises ``apiproxy_errors.DeadlineExceededError``.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(ErrorCode.TRANSIENT_ERROR, message or "the call ran out of time")
+
+    def __repr__(self) -> str:
+        return f"CallDeadlineExceeded({self.message!r})"

@@ -58,3 +58,28 @@ AUTO_TASK_NAME_PREFIX: Final = "task"
 def usec_from_seconds(seconds: float) -> int:
     """Convert seconds to integer microseconds exactly as the stub does (``int(s * 1e6)``)."""
     return int(seconds * 1e6)
+
+
+# -- opt-in production behaviours (--lease-rate-limit, --add-visibility-delay, --inject-faults)
+
+#: Production's LeaseTasks limit per queue and second: "if you generate more than 10
+#: LeaseTasks requests per queue per second, only the first 10 requests will return results;
+#: beyond that, OK is returned with zero results" ("Leasing Pull Tasks"; Cloud Tasks: "10 QPS
+#: of LeaseTasks per queue").
+PRODUCTION_LEASE_RATE_LIMIT: Final = 10
+#: ``--like-production``'s delay before a new task can be leased. Production documents "a
+#: short delay before tasks recently added using add() become available" without a figure;
+#: one second is the back-off of Google's own pull-counter worker (it sleeps 1 s after an
+#: error or a batch), so a worker written like it meets the delay once per new task.
+PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS: Final = 1.0
+#: ``--like-production``'s random faults on lease, ``--inject-faults`` syntax: at 10 leases a
+#: second a worker meets about one TransientError every 5 s and one deadline every 10 s.
+PRODUCTION_FAULT_SPEC: Final = "lease=TRANSIENT_ERROR:0.02,lease=DEADLINE_EXCEEDED:0.01"
+#: Largest ``--add-visibility-delay`` (an ETA may be at most 30 days ahead).
+MAX_ADD_VISIBILITY_DELAY_SECONDS: Final = MAX_ETA_SECONDS
+#: Largest ``count`` of one ``fail_next``.
+MAX_FAULT_COUNT: Final = 1_000_000
+#: Emulator seconds between two warnings about one queue's rate-limited leases.
+RATE_LIMIT_WARNING_INTERVAL_SECONDS: Final = 10
+#: One-second windows a queue's rate-limited leases are counted over in its statistics.
+RATE_LIMIT_STATS_WINDOWS: Final = 60

@@ -120,6 +120,8 @@ class QueueStats:
     ``ready`` counts tasks a lease could take now (``eta <= now``) and ``delayed`` those
     never leased whose ETA is still ahead (``eta > now``, ``retry_count == 0``), so
     ``tasks == ready + in_flight + delayed``; None when the service cannot tell.
+    ``rate_limited_leases_last_minute`` counts lease calls that ``--lease-rate-limit``
+    answered with no tasks in the last 60 one-second windows; None when there is no limit.
     """
 
     queue: str
@@ -133,6 +135,7 @@ class QueueStats:
     exists: bool = True
     ready: int | None = None
     delayed: int | None = None
+    rate_limited_leases_last_minute: int | None = None
 
 
 @dataclass(frozen=True)

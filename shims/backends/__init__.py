@@ -9,7 +9,9 @@ Which backend :func:`current` returns: the one set with :func:`use` if any; othe
 backend for ``TASKQUEUE_EMULATOR_HOST`` when that variable is set (read at each call, so a
 test can point the shim at a server by setting it); otherwise the embedded backend built from
 :func:`configure_embedded`'s settings (default: ``TASKQUEUE_EMULATOR_QUEUE_YAML`` and an
-in-memory store), created on first use.
+in-memory store), created on first use. Its production behaviours (lease rate limit, faults,
+visibility delay) are the ones configured, else those the ``TASKQUEUE_EMULATOR_*`` variables
+ask for (read as the CLI reads them, when it is built).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from emulator.domain.limits import MEMORY_STORAGE
-from emulator.settings import HOST_ENV, QUEUE_YAML_ENV
+from emulator.domain.production import ProductionOptions
+from emulator.settings import HOST_ENV, QUEUE_YAML_ENV, production_from_environment
 from shims.backends.protocol import (
     Backend,
     ControlledBackend,
@@ -53,6 +56,8 @@ class EmbeddedSettings:
 
     queue_yaml: str | None = None
     storage: str = MEMORY_STORAGE
+    #: None: what the ``TASKQUEUE_EMULATOR_*`` variables ask for when the backend is built.
+    production: ProductionOptions | None = None
 
 
 _lock = threading.RLock()
@@ -73,11 +78,18 @@ def use(backend: ControlledBackend | None) -> ControlledBackend | None:
         return previous
 
 
-def configure_embedded(queue_yaml: str | None = None, storage: str = MEMORY_STORAGE) -> None:
-    """Settings for the automatic embedded backend; a built one is closed and rebuilt lazily."""
+def configure_embedded(
+    queue_yaml: str | None = None,
+    storage: str = MEMORY_STORAGE,
+    production: ProductionOptions | None = None,
+) -> None:
+    """Settings for the automatic embedded backend; a built one is closed and rebuilt lazily.
+
+    ``production`` None means the behaviours the ``TASKQUEUE_EMULATOR_*`` variables ask for.
+    """
     global _settings, _embedded
     with _lock:
-        _settings = EmbeddedSettings(queue_yaml, storage)
+        _settings = EmbeddedSettings(queue_yaml, storage, production)
         old, _embedded = _embedded, None
     if old is not None:
         old.close()
@@ -109,7 +121,8 @@ def _default_embedded() -> ControlledBackend:
         from shims.backends.embedded import EmbeddedBackend
 
         settings = _settings or EmbeddedSettings(os.environ.get(ENV_QUEUE_YAML) or None)
-        _embedded = EmbeddedBackend.build(settings.queue_yaml, settings.storage)
+        production = settings.production or production_from_environment()
+        _embedded = EmbeddedBackend.build(settings.queue_yaml, settings.storage, production)
     return _embedded
 
 

@@ -7,7 +7,8 @@ speak the emulator's domain vocabulary (:mod:`emulator.domain.model`) and raise
 :class:`~emulator.domain.errors.TaskQueueError` for errors the service reports, so the module
 behaves identically on either. Remote transport failures raise ``TaskQueueError(TRANSIENT_ERROR)``
 (connection refused or lost) or ``apiproxy_errors.DeadlineExceededError`` (no answer within
-the deadline).
+the deadline). A call the emulator failed with a deadline (an injected ``DEADLINE_EXCEEDED``
+fault) raises ``apiproxy_errors.DeadlineExceededError`` on both (:func:`deadline_exceeded`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,23 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from emulator.domain.errors import ErrorCode
+from emulator.domain.faults import FaultReport, FaultRule
 from emulator.domain.model import AddRequest, AddResult, LeasedTask, QueueStats, StoredTask
 from emulator.domain.queue_config import QueueConfig, RetryParameters
+from shims import apiproxy_errors
 
 
 class ControlUnavailableError(RuntimeError):
     """The emulator refuses test control (a server started without --enable-test-control)."""
+
+
+def deadline_exceeded(call_name: str, detail: str) -> apiproxy_errors.DeadlineExceededError:
+    """The exception of a call ``taskqueue.<call_name>`` that ran out of time, worded as the
+    SDK's transport words it, with the emulator's ``detail``."""
+    return apiproxy_errors.DeadlineExceededError(
+        f"The API call taskqueue.{call_name}() took too long to respond and was cancelled. "
+        f"-- {detail}"
+    )
 
 
 @dataclass(frozen=True)
@@ -148,4 +160,17 @@ class ControlledBackend(Backend, Protocol):
 
     def forget_task(self, queue: str, name: str) -> bool:
         """Delete one task without a tombstone (testbed ``DeleteTask``)."""
+        ...
+
+    def fail_next(self, rule: FaultRule) -> None:
+        """Make the next ``rule.count`` matching calls fail (UNKNOWN_QUEUE for a queue that is
+        not configured)."""
+        ...
+
+    def fault_report(self) -> FaultReport:
+        """The faults pending and injected, and the random mode."""
+        ...
+
+    def clear_faults(self) -> None:
+        """Drop the pending faults and the injected counts."""
         ...

@@ -5,8 +5,10 @@ JSON face uses, so both sides speak the same format. Error bodies
 ``{"error": {"code": NAME, "message": ...}}`` become
 :class:`~emulator.domain.errors.TaskQueueError` with the same :class:`ErrorCode`, so the shim
 raises exactly what it raises with the embedded backend; an answer the codec cannot read is
-``INTERNAL_ERROR``. Transport behaviour (keep-alive, deadlines, retries) is
-:mod:`shims.backends.http`'s.
+``INTERNAL_ERROR``. An error body with the code ``DEADLINE_EXCEEDED`` (HTTP 504: the emulator
+failed the call with a deadline, e.g. an injected fault) raises
+``apiproxy_errors.DeadlineExceededError``, as the embedded backend does. Transport behaviour
+(keep-alive, deadlines, retries) is :mod:`shims.backends.http`'s.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from emulator.core import paging
-from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
+from emulator.domain.faults import FaultReport, FaultRule
 from emulator.domain.limits import MAX_PEEK_PAGE_SIZE
 from emulator.domain.model import (
     AddRequest,
@@ -31,7 +34,7 @@ from emulator.domain.model import (
 from emulator.faces.json import codec
 from shims import apiproxy_errors
 from shims.backends.http import ConnectionFailed, DeadlineExceeded, HttpClient
-from shims.backends.protocol import ControlUnavailableError, QueueView
+from shims.backends.protocol import ControlUnavailableError, QueueView, deadline_exceeded
 from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
 
 T = TypeVar("T")
@@ -84,7 +87,7 @@ class RemoteBackend:
         status, data = self._send(
             method, path, body, deadline=deadline, idempotent=idempotent, call_name=call_name
         )
-        return self._decoded(status, data, path, decode)
+        return self._decoded(status, data, path, decode, call_name)
 
     def _send(
         self,
@@ -129,10 +132,15 @@ class RemoteBackend:
             message = f"cannot reach the task queue emulator at {self.description}: {cause}"
         return TaskQueueError(ErrorCode.TRANSIENT_ERROR, message)
 
-    def _decoded(self, status: int, data: Any, path: str, decode: Callable[[object], T]) -> T:
+    def _decoded(
+        self, status: int, data: Any, path: str, decode: Callable[[object], T], call_name: str
+    ) -> T:
         """``decode(data)`` for a successful answer; an error answer raises its error."""
         if status >= 400 or (isinstance(data, dict) and "error" in data):
-            raise codec.error_from_json(status, data)
+            error = codec.error_from_json(status, data)
+            if isinstance(error, CallDeadlineExceeded):
+                raise deadline_exceeded(call_name, error.message)
+            raise error
         try:
             return decode(data)
         except TaskQueueError as exc:
@@ -228,11 +236,18 @@ class RemoteBackend:
     # -- test control --------------------------------------------------------------------------
 
     def _control(
-        self, path: str, decode: Callable[[object], T], body: object = None, *, idempotent: bool
+        self,
+        path: str,
+        decode: Callable[[object], T],
+        body: object = None,
+        *,
+        idempotent: bool,
+        method: str = "POST",
     ) -> T:
-        """POST to ``/_emulator<path>``; a 404 route error means test control is disabled."""
+        """``method`` (POST) ``/_emulator<path>``; a 404 route error means test control is
+        disabled."""
         status, data = self._send(
-            "POST",
+            method,
             f"/_emulator{path}",
             body,
             deadline=DEFAULT_RPC_DEADLINE,
@@ -241,7 +256,7 @@ class RemoteBackend:
         )
         if status == 404 and codec.error_from_json(status, data).code is ErrorCode.INVALID_REQUEST:
             raise self._no_test_control()
-        return self._decoded(status, data, path, decode)
+        return self._decoded(status, data, path, decode, "TestControl")
 
     def _no_test_control(self) -> ControlUnavailableError:
         return ControlUnavailableError(
@@ -310,3 +325,13 @@ class RemoteBackend:
     def forget_task(self, queue: str, name: str) -> bool:
         path = f"/queues/{_quote(queue)}/tasks/{_quote(name)}/forget"
         return self._control(path, codec.forgotten_from_json, idempotent=True)
+
+    def fail_next(self, rule: FaultRule) -> None:
+        body = codec.fault_rule_to_json(rule)
+        self._control("/faults", codec.fault_report_from_json, body, idempotent=False)
+
+    def fault_report(self) -> FaultReport:
+        return self._control("/faults", codec.fault_report_from_json, idempotent=True, method="GET")
+
+    def clear_faults(self) -> None:
+        self._control("/faults", codec.fault_report_from_json, idempotent=True, method="DELETE")

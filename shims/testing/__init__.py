@@ -12,6 +12,15 @@ The shim's client side (``Task`` ETAs and the "ETA too far in the future" check)
 the emulator's clock after these calls. With a remote emulator, clock and reset need a
 server started with ``--enable-test-control`` (otherwise :class:`ControlUnavailableError`).
 
+Faults and the rate limit, for back-off tests (docs/TESTING.md)::
+
+    testing.fail_next("lease", "TransientError", count=2)     # the next 2 leases fail
+    testing.fail_next("delete", "DeadlineExceededError", queue="pull-q")
+    testing.pending_faults(); testing.injected_faults(); testing.clear_faults()
+    testing.rate_limited_leases("pull-q")   # leases --lease-rate-limit answered with none
+
+``reset()`` clears the faults too. With a remote emulator they need test control as well.
+
 Testbed-style helpers, with the return shapes of ``TaskQueueServiceStub`` (see
 :mod:`shims.testing.views`), as functions or as methods of :data:`stub`, so a test written as
 ``self.taskqueue_stub = self.testbed.get_stub('taskqueue')`` can use
@@ -26,12 +35,16 @@ protocol buffer); ``get_filtered_tasks`` does not size-check the Task objects it
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.faults import FaultRule, fault_call, fault_count, fault_error
 from shims import backends
 from shims import clock as client_clock
 from shims.backends.protocol import ControlledBackend, ControlUnavailableError
+from shims.taskqueue._constants import DEFAULT_RPC_DEADLINE
 from shims.taskqueue._task import Task
 from shims.testing import views
 
@@ -44,8 +57,13 @@ __all__ = [
     "TaskQueueStub",
     "advance_clock",
     "backend",
+    "clear_faults",
+    "fail_next",
     "get_filtered_tasks",
+    "injected_faults",
     "now_usec",
+    "pending_faults",
+    "rate_limited_leases",
     "reset",
     "set_clock",
     "stub",
@@ -92,6 +110,77 @@ def use_system_clock() -> None:
 def now_usec() -> int:
     """The emulator's current time in integer microseconds."""
     return backend().now_usec()
+
+
+# -- faults and the rate limit (back-off tests) -------------------------------------------------
+
+
+def fail_next(
+    call: str, error: str | type[BaseException], count: int = 1, queue: str | None = None
+) -> None:
+    """Make the next ``count`` calls ``call`` (on ``queue``, or any queue) fail with ``error``.
+
+    ``call``: ``add``, ``lease`` (``lease_tasks`` and ``lease_tasks_by_tag``),
+    ``modify_lease``, ``delete``, ``purge`` or ``stats`` (``QueueStatistics.fetch`` and every
+    other statistics read, e.g. ``GetQueues``). ``error``: ``TransientError``,
+    ``DeadlineExceededError``, ``DEADLINE_EXCEEDED`` or any ``TaskQueueServiceError`` code name
+    (``TRANSIENT_ERROR``, ``INTERNAL_ERROR``, ...), or one of the exception classes
+    ``TransientError`` / ``DeadlineExceededError`` (the shim's or Google's). The call raises
+    exactly what the SDK raises (``taskqueue.TransientError``,
+    ``apiproxy_errors.DeadlineExceededError``, ...) and changes nothing; a fault on ``add``
+    fails the whole batch. Faults are used in the order they were armed.
+
+    Raises:
+        ValueError: an unknown ``call`` or ``error``, or a ``count`` outside 1..1000000.
+        shims.taskqueue.UnknownQueueError: ``queue`` is not configured (and
+            ``InvalidQueueNameError`` for a name that cannot be one).
+        ControlUnavailableError: a remote emulator without test control.
+    """
+    rule = FaultRule(fault_call(call), _error_name(error), fault_count(count), queue)
+    with _as_sdk_errors():
+        backend().fail_next(rule)
+
+
+@contextlib.contextmanager
+def _as_sdk_errors() -> Iterator[None]:
+    """Raise the backend's :class:`TaskQueueError` as the SDK's exception for its code."""
+    try:
+        yield
+    except TaskQueueError as exc:
+        from shims.taskqueue._errors import _TranslateError
+
+        raise _TranslateError(exc.code, exc.message) from None
+
+
+def _error_name(error: str | type[BaseException]) -> str:
+    """``error`` as an error name: a name as it is, a class by its name."""
+    return fault_error(error.__name__ if isinstance(error, type) else error)
+
+
+def pending_faults() -> list[FaultRule]:
+    """The faults armed with :func:`fail_next` and not used up, in order (``count`` is how
+    many calls each will still fail)."""
+    return list(backend().fault_report().pending)
+
+
+def injected_faults() -> dict[tuple[str, str], int]:
+    """How many calls failed, by ``(call, error)`` (e.g. ``("lease", "TRANSIENT_ERROR")``),
+    since the last :func:`reset` or :func:`clear_faults`; random ones included."""
+    report = backend().fault_report()
+    return {(i.call.value, i.error): i.count for i in report.injected}
+
+
+def clear_faults() -> None:
+    """Drop the pending faults and the injected counts (random faults stay on)."""
+    backend().clear_faults()
+
+
+def rate_limited_leases(queue_name: str) -> int:
+    """Lease calls on ``queue_name`` that the lease rate limit answered with no tasks in the
+    last minute (0 without a limit). Reads statistics, so a pending ``stats`` fault fires."""
+    with _as_sdk_errors():
+        [stats] = backend().stats([queue_name], deadline=DEFAULT_RPC_DEADLINE)
+    return stats.rate_limited_leases_last_minute or 0
 
 
 # -- testbed-compatible helpers ------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Final
 
 import grpc
 
-from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
 
 _log = logging.getLogger("emulator.cloud_tasks")
 _S = grpc.StatusCode
@@ -124,6 +124,8 @@ def status_of(exc: Exception) -> tuple[grpc.StatusCode, str]:
     :class:`CloudTasksError` is a bug: INTERNAL, logged with its traceback."""
     if isinstance(exc, CloudTasksError):
         return exc.status, _with_legacy(exc.message, exc.legacy)
+    if isinstance(exc, CallDeadlineExceeded):  # an injected deadline (docs/TESTING.md)
+        return _S.DEADLINE_EXCEEDED, exc.message
     if isinstance(exc, TaskQueueError):
         status = GRPC_STATUS.get(exc.code, _S.UNKNOWN)
         return status, _with_legacy(exc.message or exc.code.name, exc.code)

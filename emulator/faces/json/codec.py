@@ -23,12 +23,26 @@ import datetime
 import enum
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, TypeVar, overload
 
-from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import (
+    DEADLINE_EXCEEDED,
+    CallDeadlineExceeded,
+    ErrorCode,
+    TaskQueueError,
+)
+from emulator.domain.faults import (
+    FaultRate,
+    FaultReport,
+    FaultRule,
+    InjectedCount,
+    fault_call,
+    fault_count,
+    fault_error,
+)
 from emulator.domain.limits import PUSH_METHODS
 from emulator.domain.model import (
     AddRequest,
@@ -705,6 +719,7 @@ def queue_stats_to_json(stats: QueueStats) -> JsonObject:
         "paused": stats.paused,
         "ready": stats.ready,
         "delayed": stats.delayed,
+        "rate_limited_leases_last_minute": stats.rate_limited_leases_last_minute,
     }
 
 
@@ -721,6 +736,7 @@ def queue_stats_from_json(f: Fields) -> QueueStats:
         exists=f.boolean("exists", default=True),
         ready=f.integer("ready", default=None),
         delayed=f.integer("delayed", default=None),
+        rate_limited_leases_last_minute=f.integer("rate_limited_leases_last_minute", default=None),
     )
 
 
@@ -839,11 +855,102 @@ def error_to_json(code: ErrorCode, message: str) -> JsonObject:
     return {"error": {"code": code.name, "message": message or code.name}}
 
 
+def deadline_error_to_json(error: CallDeadlineExceeded) -> JsonObject:
+    """The error body of a call that ran out of time: code ``DEADLINE_EXCEEDED`` (no
+    ``TaskQueueServiceError`` code; the SDK raises ``apiproxy_errors.DeadlineExceededError``)."""
+    return {"error": {"code": DEADLINE_EXCEEDED, "message": error.message or DEADLINE_EXCEEDED}}
+
+
 def error_from_json(status: int, body: object) -> TaskQueueError:
-    """The :class:`TaskQueueError` an error response stands for (INTERNAL_ERROR for a body
-    that is not an error body, or a code this version does not know)."""
+    """The :class:`TaskQueueError` an error response stands for: a
+    :class:`CallDeadlineExceeded` for ``DEADLINE_EXCEEDED``, INTERNAL_ERROR for a body that
+    is not an error body or a code this version does not know."""
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
         return TaskQueueError(ErrorCode.INTERNAL_ERROR, f"HTTP {status} without an error body")
     name = str(error.get("code", ""))
-    return TaskQueueError(error_code_from_json(name), str(error.get("message") or name))
+    message = str(error.get("message") or name)
+    if name == DEADLINE_EXCEEDED:
+        return CallDeadlineExceeded(message)
+    return TaskQueueError(error_code_from_json(name), message)
+
+
+# -- injected faults (/_emulator/faults) -------------------------------------------------------
+
+_FAULT_FIELDS: Final = frozenset({"call", "error", "count", "queue"})
+
+
+def fault_rule_to_json(rule: FaultRule) -> JsonObject:
+    """A fault to arm (``POST /_emulator/faults``), or one still pending."""
+    return {
+        "call": rule.call.value,
+        "error": rule.error,
+        "count": rule.count,
+        "queue": rule.queue,
+    }
+
+
+def fault_rule_from_json(body: object, path: str = "") -> FaultRule:
+    """A fault to arm: ``call`` and ``error`` required, ``count`` (default 1) and ``queue``
+    (default null: any queue); every value is checked and an error names its field."""
+    f = Fields(body, path, _FAULT_FIELDS)
+    return FaultRule(
+        _checked(f, "call", fault_call, f.string("call")),
+        _checked(f, "error", fault_error, f.string("error")),
+        _checked(f, "count", fault_count, f.integer("count", default=1)),
+        f.string("queue", default=None),
+    )
+
+
+def _checked(f: Fields, key: str, check: Callable[[object], D], value: object) -> D:
+    """``check(value)``; its ``ValueError`` ("<key> must ...") becomes INVALID_REQUEST at
+    ``key``'s path."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise bad(f.path(key), str(exc).removeprefix(f"{key} ")) from None
+
+
+def fault_report_to_json(report: FaultReport) -> JsonObject:
+    """What fault injection holds: pending faults, injected counts, the random mode."""
+    return {
+        "pending": [fault_rule_to_json(rule) for rule in report.pending],
+        "injected": [
+            {"call": i.call.value, "error": i.error, "count": i.count} for i in report.injected
+        ],
+        "random": [{"call": r.call.value, "error": r.error, "rate": r.rate} for r in report.rates],
+        "seed": report.seed,
+    }
+
+
+def fault_report_from_json(body: object) -> FaultReport:
+    f = Fields(body, "", None)
+    try:
+        return FaultReport(
+            pending=tuple(
+                FaultRule(
+                    fault_call(item.string("call")),
+                    fault_error(item.string("error")),
+                    item.integer("count"),
+                    item.string("queue", default=None),
+                )
+                for item in f.nested_list("pending")
+            ),
+            injected=tuple(
+                InjectedCount(
+                    fault_call(item.string("call")), item.string("error"), item.integer("count")
+                )
+                for item in f.nested_list("injected")
+            ),
+            rates=tuple(
+                FaultRate(
+                    fault_call(item.string("call")),
+                    fault_error(item.string("error")),
+                    item.number("rate"),
+                )
+                for item in f.nested_list("random")
+            ),
+            seed=f.integer("seed", default=None),
+        )
+    except ValueError as exc:
+        raise bad("faults", str(exc)) from None

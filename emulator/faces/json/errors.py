@@ -12,8 +12,8 @@ from typing import Final
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from emulator.domain.errors import ErrorCode, TaskQueueError
-from emulator.faces.json.codec import error_to_json
+from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
+from emulator.faces.json.codec import deadline_error_to_json, error_to_json
 
 HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.UNKNOWN_QUEUE: 404,
@@ -44,6 +44,9 @@ HTTP_STATUS: Final[dict[ErrorCode, int]] = {
     ErrorCode.INVALID_DISPATCH_DEADLINE: 400,
 }
 
+#: The status of a call that ran out of time (body code ``DEADLINE_EXCEEDED``).
+DEADLINE_EXCEEDED_STATUS: Final = 504
+
 _log = logging.getLogger("emulator.http")
 
 
@@ -60,6 +63,12 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(TaskQueueError)
     def _domain(err: TaskQueueError) -> Response:
         return error_response(err.code, err.message)
+
+    @app.errorhandler(CallDeadlineExceeded)
+    def _deadline(err: CallDeadlineExceeded) -> Response:
+        response = jsonify(deadline_error_to_json(err))
+        response.status_code = DEADLINE_EXCEEDED_STATUS
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException) -> Response:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from emulator import __version__
-from emulator.domain.errors import ErrorCode
+from emulator.domain.errors import DEADLINE_EXCEEDED, ErrorCode
+from emulator.domain.faults import FAULT_ERRORS, FaultCall
 from emulator.domain.limits import (
     MAX_CLOCK_USEC,
     MAX_LEASE_SECONDS,
@@ -44,6 +45,9 @@ def _op(
     return op
 
 
+#: What a call answers when an injected fault fails it: 503 TRANSIENT_ERROR (or another code's
+#: status), 504 DEADLINE_EXCEEDED.
+_FAULTS = "503 504"
 _QUEUE = {"name": "queue", "in": "path", "required": True, "schema": {"type": "string"}}
 _TASK = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -56,7 +60,12 @@ _SCHEMAS: Schema = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "enum": [c.name for c in ErrorCode]},
+                    "code": {
+                        "type": "string",
+                        "enum": [*(c.name for c in ErrorCode), DEADLINE_EXCEEDED],
+                        "description": f"A TaskQueueServiceError name, or {DEADLINE_EXCEEDED} "
+                        "(HTTP 504) for a call that ran out of time",
+                    },
                     "message": {"type": "string"},
                 },
             }
@@ -157,6 +166,11 @@ _SCHEMAS: Schema = {
                 "type": ["integer", "null"],
                 "description": "tasks never leased whose ETA is ahead (eta > now)",
             },
+            "rate_limited_leases_last_minute": {
+                "type": ["integer", "null"],
+                "description": "Lease calls --lease-rate-limit answered with no tasks in the "
+                "last 60 one-second windows; null without a limit",
+            },
         },
     },
     "Queue": {
@@ -173,6 +187,49 @@ _SCHEMAS: Schema = {
             "target": {"type": ["string", "null"]},
             "paused": {"type": "boolean"},
             "stats": _ref("QueueStats"),
+        },
+    },
+    "FaultRule": {
+        "type": "object",
+        "required": ["call", "error"],
+        "additionalProperties": False,
+        "properties": {
+            "call": {"type": "string", "enum": [c.value for c in FaultCall]},
+            "error": {
+                "type": "string",
+                "enum": [*FAULT_ERRORS, "TransientError", "DeadlineExceededError"],
+            },
+            "count": {"type": "integer", "minimum": 1, "default": 1},
+            "queue": {"type": ["string", "null"], "description": "null: any queue"},
+        },
+    },
+    "Faults": {
+        "type": "object",
+        "properties": {
+            "pending": {"type": "array", "items": _ref("FaultRule")},
+            "injected": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "call": {"type": "string"},
+                        "error": {"type": "string"},
+                        "count": {"type": "integer"},
+                    },
+                },
+            },
+            "random": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "call": {"type": "string"},
+                        "error": {"type": "string"},
+                        "rate": {"type": "number"},
+                    },
+                },
+            },
+            "seed": {"type": ["integer", "null"]},
         },
     },
     "Clock": {
@@ -229,10 +286,13 @@ def _api_paths() -> Schema:
             "get": _op(
                 "List queues with their configuration and statistics",
                 _array("queues", _ref("Queue")),
-                errors="",
+                errors=_FAULTS,
             )
         },
-        "/v1/queues/{queue}": {"parameters": q, "get": _op("One queue", _ref("Queue"))},
+        "/v1/queues/{queue}": {
+            "parameters": q,
+            "get": _op("One queue", _ref("Queue"), errors=f"400 404 {_FAULTS}"),
+        },
         "/v1/queues/{queue}/tasks": {
             "post": {
                 **_op(
@@ -245,7 +305,7 @@ def _api_paths() -> Schema:
                         },
                     },
                     body={**_array("tasks", _ref("NewTask")), "required": ["tasks"]},
-                    errors="400 404 413",
+                    errors=f"400 404 413 {_FAULTS}",
                 ),
                 "parameters": q,
             },
@@ -268,7 +328,9 @@ def _api_paths() -> Schema:
             "parameters": qt,
             "get": _op("One task without side effects", _ref("Task"), errors="400 404 410"),
             "delete": _op(
-                "Delete one task (no lease check)", {"type": "object"}, errors="400 404 410"
+                "Delete one task (no lease check)",
+                {"type": "object"},
+                errors=f"400 404 410 {_FAULTS}",
             ),
         },
         "/v1/queues/{queue}/tasks/{name}/lease": {
@@ -295,7 +357,7 @@ def _api_paths() -> Schema:
                         },
                     },
                 },
-                errors="400 404 409 410",
+                errors=f"400 404 409 410 {_FAULTS}",
             ),
         },
         "/v1/queues/{queue}/lease": {
@@ -304,7 +366,7 @@ def _api_paths() -> Schema:
                 "Lease tasks (optionally grouped by tag)",
                 _array("tasks", _ref("LeasedTask")),
                 body=lease_body,
-                errors="400 404 409",
+                errors=f"400 404 409 {_FAULTS}",
             ),
         },
         "/v1/queues/{queue}/delete": {
@@ -313,11 +375,16 @@ def _api_paths() -> Schema:
                 "Delete tasks by name (per-task codes)",
                 _array("results", {"type": "object"}),
                 body={**_array("names", {"type": "string"}), "required": ["names"]},
+                errors=f"400 404 {_FAULTS}",
             ),
         },
         "/v1/queues/{queue}/purge": {
             "parameters": q,
-            "post": _op("Delete every task, keeping tombstones", {"type": "object"}),
+            "post": _op(
+                "Delete every task, keeping tombstones",
+                {"type": "object"},
+                errors=f"400 404 {_FAULTS}",
+            ),
         },
         "/v1/queues/{queue}/pause": {
             "parameters": q,
@@ -329,14 +396,14 @@ def _api_paths() -> Schema:
         },
         "/v1/queues/{queue}/stats": {
             "parameters": q,
-            "get": _op("Statistics of one queue", _ref("QueueStats"), errors=""),
+            "get": _op("Statistics of one queue", _ref("QueueStats"), errors=_FAULTS),
         },
         "/v1/stats": {
             "get": {
                 **_op(
                     "Statistics of several queues (all if none named)",
                     _array("stats", _ref("QueueStats")),
-                    errors="",
+                    errors=_FAULTS,
                 ),
                 "parameters": [
                     {
@@ -400,11 +467,28 @@ def _control_paths() -> Schema:
     }
 
 
-def openapi_document(*, test_control: bool = False) -> Schema:
-    """The OpenAPI document; the ``/_emulator`` paths only when test control is enabled."""
+def _fault_paths() -> Schema:
+    return {
+        "/_emulator/faults": {
+            "get": _op("Pending and injected faults, the random mode", _ref("Faults"), errors=""),
+            "post": _op(
+                "Make the next count calls fail (before anything changes)",
+                _ref("Faults"),
+                body=_ref("FaultRule"),
+            ),
+            "delete": _op("Drop pending faults and injected counts", _ref("Faults"), errors=""),
+        }
+    }
+
+
+def openapi_document(*, test_control: bool = False, faults: bool = False) -> Schema:
+    """The OpenAPI document; the ``/_emulator`` paths only when test control is enabled
+    (``/_emulator/faults`` when the app has fault injection too)."""
     paths = _api_paths()
     if test_control:
         paths.update(_control_paths())
+        if faults:
+            paths.update(_fault_paths())
     return {
         "openapi": "3.1.0",
         "info": {

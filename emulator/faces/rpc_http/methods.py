@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from emulator.core import paging
 from emulator.core.service import QueueService
 from emulator.domain.clock import EtaTranslation
-from emulator.domain.errors import ErrorCode, TaskQueueError
+from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
 from emulator.domain.model import AddResult, StoredTask
 from emulator.faces.rpc_http import TASKQUEUE_SERVICE, codec, logservice
 from emulator.faces.rpc_http.protos import logservice_wire_pb2 as log_wire
@@ -306,8 +306,9 @@ def call(
     on success, ``application_error`` for a :class:`TaskQueueError`, ``rpc_error``
     CALL_NOT_FOUND for an unknown service or method (:data:`SERVICES`) and PARSE_ERROR for an
     envelope or request that cannot be parsed (also inside a handler, which raises
-    :class:`codec.RpcFailure`). Any other exception propagates (the view turns it into
-    INTERNAL_ERROR).
+    :class:`codec.RpcFailure`), ``rpc_error`` DEADLINE_EXCEEDED for a call that ran out of
+    time (:class:`CallDeadlineExceeded`). Any other exception propagates (the view turns it
+    into INTERNAL_ERROR).
     """
     try:
         envelope = codec.parse(remote.Request, body)
@@ -322,6 +323,8 @@ def call(
     _log.debug("rpc_http %s.%s", envelope.service_name, envelope.method)
     try:
         return codec.success(method.handler(service, request))
+    except CallDeadlineExceeded as late:  # the SDK raises apiproxy_errors.DeadlineExceededError
+        return codec.rpc_error(remote.RpcError.DEADLINE_EXCEEDED, late.message)
     except TaskQueueError as err:
         return codec.application_error(err.code, err.message)
     except codec.RpcFailure as failure:  # e.g. logservice.Flush with unparsable logs

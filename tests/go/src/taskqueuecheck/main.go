@@ -196,12 +196,26 @@ func describe(err error) interface{} {
 
 // -- the emulator's test-control endpoints -----------------------------------------------------
 
-// emulator reads and moves the emulator's clock (/_emulator/clock, --enable-test-control).
-type emulator struct{ base string }
+// emulator reads and moves the emulator's clock (/_emulator/clock) and arms faults
+// (/_emulator/faults), both with --enable-test-control.
+type emulator struct{ base, faults string }
 
 func newEmulator() *emulator {
-	host, port := os.Getenv("API_HOST"), os.Getenv("API_PORT")
-	return &emulator{base: "http://" + net.JoinHostPort(host, port) + "/_emulator/clock"}
+	root := "http://" + net.JoinHostPort(os.Getenv("API_HOST"), os.Getenv("API_PORT")) + "/_emulator"
+	return &emulator{base: root + "/clock", faults: root + "/faults"}
+}
+
+// fail makes the next calls fail as body says ({"call": "lease", "error": "...", ...}).
+func (e *emulator) fail(body string) {
+	resp, err := http.Post(e.faults, "application/json", strings.NewReader(body))
+	if err != nil {
+		panic(failure{fmt.Sprintf("emulator faults: %v", err)})
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		text, _ := io.ReadAll(resp.Body)
+		panic(failure{fmt.Sprintf("emulator faults: HTTP %d: %s", resp.StatusCode, text)})
+	}
 }
 
 func (e *emulator) clock(body []byte) int64 {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/appengine"
 	"google.golang.org/appengine/memcache"
 	"google.golang.org/appengine/taskqueue"
 )
@@ -29,6 +30,7 @@ var scenarios = []scenario{
 	{"eta_and_delay", etaAndDelay},
 	{"limits", limits},
 	{"other_service", otherService},
+	{"faults", faults},
 }
 
 func pullTask(name, payload string) *taskqueue.Task {
@@ -372,4 +374,48 @@ func limits(r *run) {
 func otherService(r *run) {
 	_, err := memcache.Get(r.ctx, "key")
 	r.record("memcache_get", describe(err))
+}
+
+// faults: what Go's package returns for faults the emulator injects (POST /_emulator/faults,
+// what shims.testing.fail_next uses): a taskqueue code is an *internal.APIError, a deadline a
+// *internal.CallError that appengine.IsTimeoutError recognises. A failed call changes nothing.
+func faults(r *run) {
+	const q = "fault-queue"
+	timeout := func(key string, err error) {
+		r.record(key, describe(err))
+		r.record(key+"_is_timeout", appengine.IsTimeoutError(err))
+	}
+	r.emu.fail(`{"call": "add", "error": "TRANSIENT_ERROR", "queue": "fault-queue"}`)
+	_, err := taskqueue.Add(r.ctx, pullTask("f1", "x"), q)
+	timeout("add", err)
+	r.emu.fail(`{"call": "add", "error": "DEADLINE_EXCEEDED"}`)
+	_, err = taskqueue.AddMulti(r.ctx, []*taskqueue.Task{pullTask("f1", "x")}, q)
+	timeout("add_multi", err)
+	_, err = taskqueue.Add(r.ctx, pullTask("f1", "x"), q)
+	r.must("Add after the faults", err)
+
+	r.emu.fail(`{"call": "lease", "error": "DeadlineExceededError", "count": 2}`)
+	_, err = taskqueue.Lease(r.ctx, 10, q, 60)
+	timeout("lease", err)
+	_, err = taskqueue.LeaseByTag(r.ctx, 10, q, 60, "")
+	timeout("lease_by_tag", err)
+	tasks, err := taskqueue.Lease(r.ctx, 10, q, 60)
+	r.must("Lease after the faults", err)
+	r.record("leased", describeTasks(tasks))
+	if len(tasks) != 1 {
+		panic(failure{"Lease returned no task"})
+	}
+
+	r.emu.fail(`{"call": "modify_lease", "error": "TASK_LEASE_EXPIRED"}`)
+	timeout("modify_lease", taskqueue.ModifyLease(r.ctx, tasks[0], q, 120))
+	r.emu.fail(`{"call": "delete", "error": "TransientError"}`)
+	timeout("delete_multi", taskqueue.DeleteMulti(r.ctx, tasks, q))
+	r.emu.fail(`{"call": "purge", "error": "INTERNAL_ERROR"}`)
+	timeout("purge", taskqueue.Purge(r.ctx, q))
+	r.emu.fail(`{"call": "stats", "error": "DEADLINE_EXCEEDED"}`)
+	_, err = taskqueue.QueueStats(r.ctx, []string{q})
+	timeout("stats_error", err)
+	st, err := taskqueue.QueueStats(r.ctx, []string{q})
+	r.must("QueueStats after the faults", err)
+	r.record("stats", describeStats(st))
 }
