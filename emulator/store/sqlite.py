@@ -10,6 +10,7 @@ processes sharing a file. Leases use the ``(queue, eta_usec, name)`` and
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -18,9 +19,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
 from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.store.failures import is_storage_failure, storage_unavailable
 
 SCHEMA_VERSION = 2
 #: Columns added to ``tasks`` after schema 1, in order: a file of an older schema gets them
@@ -78,6 +81,7 @@ _COLUMNS = (
 
 
 _COLUMN_COUNT = len(_COLUMNS.split(","))
+_log = logging.getLogger("emulator.store")
 
 
 class StoreError(Exception):
@@ -117,14 +121,43 @@ class SqliteTaskStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
+        """One ``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception rolls it all back.
+
+        Raises:
+            StorageUnavailable: SQLite could not begin, run or commit the transaction (disk
+                full, read-only file system, I/O error, lock held too long, damaged file);
+                nothing of it was written, and a later transaction may succeed.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if not is_storage_failure(exc):
+                    raise
+                raise self._unavailable(exc) from exc
             try:
                 yield SqliteTransaction(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error) and is_storage_failure(exc):
+                    raise self._unavailable(exc) from exc
                 raise
-            self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does after a full disk)."""
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # the storage is failing: the journal undoes it on reopen
+            _log.warning("task storage %s: rollback failed: %s", self._location, exc)
+
+    def _unavailable(self, exc: sqlite3.Error) -> StorageUnavailable:
+        """The domain's error for ``exc`` (logged as a warning: the operator should know)."""
+        error = storage_unavailable(self._location, exc)
+        _log.warning("%s", error.message)
+        return error
 
     def close(self) -> None:
         with self._lock:
