@@ -20,6 +20,7 @@ from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
 from emulator.faces.json.openapi import openapi_document
 from emulator.faces.rpc_http.views import create_rpc_blueprint
+from emulator.pruning import TombstonePruner
 from emulator.wiring import Runtime
 
 
@@ -85,11 +86,15 @@ def create_app(
 def runtime_app(
     runtime: Runtime, *, enable_test_control: bool = False, auth_token: str | None = None
 ) -> Flask:
-    """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
-    return create_app(
+    """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock; with a
+    tombstone retention, its pruner runs while the app is served."""
+    app = create_app(
         runtime.service,
         clock=runtime.clock,
         enable_test_control=enable_test_control,
         auth_token=auth_token,
         faults=runtime.faults,
     )
+    if runtime.retention is not None:
+        background.register(app, TombstonePruner(runtime.retention))
+    return app

@@ -22,6 +22,7 @@ from emulator import __version__, background
 from emulator.app import runtime_app
 from emulator.config import ConfigError
 from emulator.domain.limits import MEMORY_STORAGE
+from emulator.domain.retention import format_duration
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
@@ -77,6 +78,10 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
             f"  auth: every route but /healthz requires the token ({args.sources['auth_token']}); "
             f"clients send it from {AUTH_TOKEN_ENV}"
         )
+    if args.tombstone_ttl is not None:
+        lines.append(
+            f"  tombstones: forgotten {format_duration(args.tombstone_ttl)} after the delete"
+        )
     lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
 
@@ -124,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.storage,
             create_parent=default_storage,
             production=production_options(args),
+            tombstone_ttl_seconds=args.tombstone_ttl,
         )
     except ConfigError as exc:
         return _fail(str(exc))

@@ -28,6 +28,7 @@ from emulator.domain.production import (
     parse_visibility_delay,
     resolve_production,
 )
+from emulator.domain.retention import PRODUCTION_TOMBSTONE_TTL, parse_duration
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -177,6 +178,17 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "require 'Authorization: Bearer TOKEN' on every route but /healthz (default: none)",
         metavar="TOKEN",
+    ),
+    Setting(
+        "tombstone_ttl",
+        "--tombstone-ttl",
+        "TASKQUEUE_EMULATOR_TOMBSTONE_TTL",
+        _checked(parse_duration),
+        None,
+        "forget a deleted task's name (its tombstone) this long after the delete, e.g. "
+        f"{PRODUCTION_TOMBSTONE_TTL} as production, 36h, 90m; 0: at the next pruning pass "
+        "(default: keep tombstones forever)",
+        metavar="DURATION",
     ),
     # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
     Setting(

@@ -16,6 +16,7 @@ from emulator.config import ConfigWatcher
 from emulator.core.faults import FaultInjectingService, FaultPlan
 from emulator.core.pull_queue import LocalQueueService
 from emulator.core.rate_limit import RateLimitedService
+from emulator.core.retention import TombstoneRetention
 from emulator.core.service import QueueService
 from emulator.core.visibility import VisibilityDelayService
 from emulator.domain.clock import Clock, ControllableClock
@@ -30,7 +31,9 @@ class Runtime:
     """A ready-to-use service with the parts a caller may need to reach.
 
     ``service`` is the core with the production behaviours of ``production`` around it (see
-    :func:`compose`); ``faults`` is the plan its fault injection follows (``fail_next``).
+    :func:`compose`); ``faults`` is the plan its fault injection follows (``fail_next``);
+    ``retention`` forgets old tombstones (``--tombstone-ttl``; None: kept forever), run in
+    the background by a server (:mod:`emulator.pruning`).
     """
 
     service: QueueService
@@ -38,6 +41,7 @@ class Runtime:
     store: SqliteTaskStore
     faults: FaultPlan = field(default_factory=FaultPlan)
     production: ProductionOptions = field(default_factory=ProductionOptions)
+    retention: TombstoneRetention | None = None
 
     def close(self) -> None:
         """Close the store."""
@@ -51,10 +55,12 @@ def build_runtime(
     clock: ControllableClock | None = None,
     create_parent: bool = False,
     production: ProductionOptions | None = None,
+    tombstone_ttl_seconds: int | None = None,
 ) -> Runtime:
     """Load the config (raising ``ConfigError`` if it is bad) and open the store
     (``create_parent``: create the storage file's directory if it is missing); the service
-    has the ``production`` behaviours (default: none).
+    has the ``production`` behaviours (default: none); tombstones older than
+    ``tombstone_ttl_seconds`` are forgotten by ``Runtime.retention`` (None: kept forever).
 
     Raises:
         emulator.config.ConfigError: the queue.yaml cannot be used.
@@ -62,11 +68,16 @@ def build_runtime(
     """
     watcher = ConfigWatcher(queue_yaml, logger=_log)
     watcher.load_initial()
-    store = SqliteTaskStore(storage, create_parent=create_parent)
     clock = clock or ControllableClock()
+    store = SqliteTaskStore(storage, create_parent=create_parent, clock=clock)
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(LocalQueueService(store, clock, watcher.current), clock, options)
-    return Runtime(service, clock, store, plan, options)
+    retention = (
+        None
+        if tombstone_ttl_seconds is None
+        else TombstoneRetention(store, clock, tombstone_ttl_seconds)
+    )
+    return Runtime(service, clock, store, plan, options, retention)
 
 
 def with_fault_seed(options: ProductionOptions) -> ProductionOptions:

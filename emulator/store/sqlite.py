@@ -19,16 +19,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.clock import Clock, SystemClock
 from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
 from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.store.failures import is_storage_failure, storage_unavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Columns added to ``tasks`` after schema 1, in order: a file of an older schema gets them
 #: (as NULL) when it is opened. 2: ``http_url``, an HTTP-target push task's absolute URL.
 _ADDED_TASK_COLUMNS = (("http_url", "TEXT"),)
+#: 3: ``tombstones.created_usec``, when the name was tombstoned (``--tombstone-ttl``). A file
+#: of schema 1 or 2 gets the column with every existing tombstone stamped at the migration.
+_TOMBSTONE_TIME_INDEX = (
+    "CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (created_usec, queue, name)"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -55,6 +61,7 @@ CREATE INDEX IF NOT EXISTS tasks_by_tag ON tasks (queue, tag, eta_usec, name)
 CREATE TABLE IF NOT EXISTS tombstones (
     queue TEXT NOT NULL,
     name TEXT NOT NULL,
+    created_usec INTEGER NOT NULL,
     PRIMARY KEY (queue, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lease_log (
@@ -96,6 +103,9 @@ class SqliteTaskStore:
         create_parent: create the file's directory if it is missing (for the emulator's
             default location only: a typo in an explicit path should not create directories).
         busy_timeout_ms: how long a transaction waits for another process's write lock.
+        clock: when a tombstone is made (and when the tombstones of a file of schema 1 or 2
+            are stamped at its migration); the service's injected clock (default: the wall
+            clock).
 
     Raises:
         StoreError: if the file cannot be opened or is not a database of ours; the message
@@ -108,12 +118,14 @@ class SqliteTaskStore:
         *,
         create_parent: bool = False,
         busy_timeout_ms: int = 10_000,
+        clock: Clock | None = None,
     ) -> None:
         self._location = str(location)
         self._lock = threading.RLock()
+        self._clock: Clock = clock or SystemClock()
         if self._location != MEMORY_STORAGE:
             _check_location(Path(self._location), create_parent)
-        self._conn = _connect(self._location, busy_timeout_ms)
+        self._conn = _connect(self._location, busy_timeout_ms, self._clock.now_usec())
 
     @property
     def location(self) -> str:
@@ -136,7 +148,7 @@ class SqliteTaskStore:
                     raise
                 raise self._unavailable(exc) from exc
             try:
-                yield SqliteTransaction(self._conn)
+                yield SqliteTransaction(self._conn, self._clock)
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 self._rollback()
@@ -194,20 +206,22 @@ def _location_problem(path: Path, parent: Path) -> str | None:
     return None
 
 
-def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
+def _connect(location: str, busy_timeout_ms: int, now_usec: int) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if location != MEMORY_STORAGE:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, location)
+        _migrate(conn, location, now_usec)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open task storage {location}: {exc}") from exc
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, location: str) -> None:
+def _migrate(conn: sqlite3.Connection, location: str, now_usec: int) -> None:
+    """Create the schema, or bring a file of schema 1 or 2 up to :data:`SCHEMA_VERSION`
+    (its tombstones are stamped ``now_usec``: their age starts at the migration)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -218,14 +232,32 @@ def _migrate(conn: sqlite3.Connection, location: str) -> None:
     for column, kind in _ADDED_TASK_COLUMNS:
         if column not in present:
             conn.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
+    _stamp_tombstones(conn, now_usec)
+    conn.execute(_TOMBSTONE_TIME_INDEX)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _stamp_tombstones(conn: sqlite3.Connection, now_usec: int) -> None:
+    """Schema 3: give the tombstones of an older file a ``created_usec`` of ``now_usec``,
+    in one transaction (a crash leaves the file as it was)."""
+    if "created_usec" in {row[1] for row in conn.execute("PRAGMA table_info(tombstones)")}:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE tombstones ADD COLUMN created_usec INTEGER NOT NULL DEFAULT 0")
+        conn.execute("UPDATE tombstones SET created_usec = ?", (now_usec,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class SqliteTransaction:
     """The verbs of :class:`emulator.store.protocol.StoreTransaction` as SQL on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn
+        self._clock = clock
 
     def _one(self, sql: str, params: Sequence[Any]) -> Any:
         row = self._conn.execute(sql, params).fetchone()
@@ -286,16 +318,17 @@ class SqliteTransaction:
         cursor = self._conn.execute("DELETE FROM tasks WHERE queue = ? AND name = ?", (queue, name))
         if cursor.rowcount and tombstone:
             self._conn.execute(
-                "INSERT OR IGNORE INTO tombstones (queue, name) VALUES (?, ?)", (queue, name)
+                "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) VALUES (?, ?, ?)",
+                (queue, name, self._clock.now_usec()),
             )
         return cursor.rowcount > 0
 
     def delete_all(self, queue: str, *, tombstone: bool) -> int:
         if tombstone:
             self._conn.execute(
-                "INSERT OR IGNORE INTO tombstones (queue, name) "
-                "SELECT queue, name FROM tasks WHERE queue = ?",
-                (queue,),
+                "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) "
+                "SELECT queue, name, ? FROM tasks WHERE queue = ?",
+                (self._clock.now_usec(), queue),
             )
         return self._conn.execute("DELETE FROM tasks WHERE queue = ?", (queue,)).rowcount
 
@@ -306,6 +339,15 @@ class SqliteTransaction:
         self._conn.executemany(
             "DELETE FROM tombstones WHERE queue = ? AND name = ?", [(queue, n) for n in names]
         )
+
+    def prune_tombstones(self, before_usec: int, limit: int) -> int:
+        # the oldest first, through tombstones_by_time: a batch costs O(log n + limit)
+        return self._conn.execute(
+            "DELETE FROM tombstones WHERE (created_usec, queue, name) IN ("
+            "SELECT created_usec, queue, name FROM tombstones "
+            "WHERE created_usec < ? ORDER BY created_usec LIMIT ?)",
+            (before_usec, limit),
+        ).rowcount
 
     def count_tasks(self, queue: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = ?", (queue,)))
