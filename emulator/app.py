@@ -10,6 +10,7 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
+from emulator.faces.body_limit import ChunkedBodyLimit
 from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
 from emulator.faces.console import paths as console_paths
 from emulator.faces.console.login import login_redirect
@@ -47,7 +48,8 @@ def create_app(
         ValueError: test control requested without a controllable clock.
     """
     app = Flask("emulator")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES  # a declared length: each face
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, MAX_REQUEST_SIZE_BYTES)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
     console = create_console(service, auth_token=auth_token)  # the web console at /
