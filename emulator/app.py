@@ -17,6 +17,7 @@ from emulator.faces.console.login import login_redirect
 from emulator.faces.console.views import create_console
 from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
+from emulator.faces.identity import read_identity_header
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
 from emulator.faces.json.openapi import openapi_document
@@ -32,6 +33,7 @@ def create_app(
     enable_test_control: bool = False,
     auth_token: str | None = None,
     faults: FaultPlan | None = None,
+    identity_header: str | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
 
@@ -43,6 +45,8 @@ def create_app(
         auth_token: if given, every route but ``/healthz`` requires it
             (:mod:`emulator.faces.auth`).
         faults: the fault plan ``service`` follows (``emulator.wiring.compose``).
+        identity_header: every request acts as the identity in this header (for queue.yaml
+            ``acl``, which ``service`` checks: :mod:`emulator.faces.identity`).
 
     Raises:
         ValueError: test control requested without a controllable clock.
@@ -52,6 +56,8 @@ def create_app(
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, MAX_REQUEST_SIZE_BYTES)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    if identity_header is not None:
+        read_identity_header(app, identity_header)
     console = create_console(service, auth_token=auth_token)  # the web console at /
     if auth_token is not None:
         auth.require_token(app, auth_token, refusals={console_paths.BLUEPRINT: login_redirect})
@@ -86,7 +92,11 @@ def create_app(
 
 
 def runtime_app(
-    runtime: Runtime, *, enable_test_control: bool = False, auth_token: str | None = None
+    runtime: Runtime,
+    *,
+    enable_test_control: bool = False,
+    auth_token: str | None = None,
+    identity_header: str | None = None,
 ) -> Flask:
     """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock; with a
     tombstone retention, its pruner runs while the app is served."""
@@ -96,6 +106,7 @@ def runtime_app(
         enable_test_control=enable_test_control,
         auth_token=auth_token,
         faults=runtime.faults,
+        identity_header=identity_header,
     )
     if runtime.retention is not None:
         background.register(app, TombstonePruner(runtime.retention))

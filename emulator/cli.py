@@ -10,6 +10,7 @@ on its own is logged and ends the program with exit status 1.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
@@ -50,6 +51,27 @@ def _configure_logging(level: str) -> None:
 def _fail(message: str) -> int:
     print(f"taskqueue-emulator: error: {message}", file=sys.stderr)
     return 2
+
+
+def exposure_warning(host: str, *, has_token: bool) -> str | None:
+    """The warning for listening on ``host`` when it is not a loopback address, else None;
+    it suggests ``--auth-token`` unless the server has a token (``has_token``)."""
+    if host.strip().lower() == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to any interface
+    advice = (
+        "only callers with the token get in (--auth-token is set)"
+        if has_token
+        else "require a token with --auth-token TOKEN (or TASKQUEUE_EMULATOR_AUTH_TOKEN)"
+    )
+    return (
+        f"WARNING: listening on {host}, which is not a loopback address: anyone who can "
+        f"reach this machine on the network can read, add and delete tasks; {advice}"
+    )
 
 
 def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
@@ -112,6 +134,7 @@ def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcSe
             args.host,
             args.cloud_tasks_grpc_port,
             authorize=token_check(args.auth_token),
+            identity_header=args.identity_header,
         )
     except OSError as exc:
         raise OSError(f"{args.sources['cloud_tasks_grpc_port']}: {exc}") from None
@@ -130,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             create_parent=default_storage,
             production=production_options(args),
             tombstone_ttl_seconds=args.tombstone_ttl,
+            enforce_acl=args.identity_header is not None,
         )
     except ConfigError as exc:
         return _fail(str(exc))
@@ -137,7 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{args.sources['storage']}: {exc}" if not default_storage else str(exc))
     try:
         app = runtime_app(
-            runtime, enable_test_control=args.enable_test_control, auth_token=args.auth_token
+            runtime,
+            enable_test_control=args.enable_test_control,
+            auth_token=args.auth_token,
+            identity_header=args.identity_header,
         )
         server = make_wsgi_server(app, args.host, args.port)
     except OSError as exc:
@@ -149,6 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.server_close()
         runtime.close()
         return _fail(str(exc))
+    warning = exposure_warning(args.host, has_token=args.auth_token is not None)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
+        _log.warning("%s", warning)
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6 literal
     address = f"{host}:{server.port}"
     banner = _describe(runtime, address, args) + "\n" + _cloud_tasks_banner(address, grpc)

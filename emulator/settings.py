@@ -15,6 +15,7 @@ from typing import Any
 
 from emulator import __version__
 from emulator.domain.faults import parse_fault_spec
+from emulator.domain.identity import DEFAULT_IDENTITY_HEADER
 from emulator.domain.limits import (
     MEMORY_STORAGE,
     PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS,
@@ -40,6 +41,11 @@ HOST_ENV = "TASKQUEUE_EMULATOR_HOST"
 QUEUE_YAML_ENV = "TASKQUEUE_EMULATOR_QUEUE_YAML"
 #: The server's bearer token (``--auth-token``); the shim and the SDK stub send it.
 AUTH_TOKEN_ENV = "TASKQUEUE_EMULATOR_AUTH_TOKEN"
+#: The header the server reads identities from (``--identity-header``); the shim sends its
+#: identity in it (default X-Goog-Authenticated-User-Email).
+IDENTITY_HEADER_ENV = "TASKQUEUE_EMULATOR_IDENTITY_HEADER"
+#: The identity (an e-mail address) the shim and the SDK stub send.
+IDENTITY_ENV = "TASKQUEUE_EMULATOR_IDENTITY"
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,15 @@ def _token(text: str) -> str:
     if not token or any(c.isspace() or not c.isprintable() for c in token) or not token.isascii():
         raise argparse.ArgumentTypeError("must be printable ASCII without spaces")
     return token
+
+
+def _header_name(text: str) -> str:
+    name = text.strip()
+    if not name or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+        raise argparse.ArgumentTypeError(
+            f"must be an HTTP header name (letters, digits, '-'), not {text!r}"
+        )
+    return name
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -189,6 +204,17 @@ SETTINGS: tuple[Setting, ...] = (
         f"{PRODUCTION_TOMBSTONE_TTL} as production, 36h, 90m; 0: at the next pruning pass "
         "(default: keep tombstones forever)",
         metavar="DURATION",
+    ),
+    Setting(
+        "identity_header",
+        "--identity-header",
+        IDENTITY_HEADER_ENV,
+        _header_name,
+        None,
+        "enforce queue.yaml acl entries against the caller's e-mail address in this header, "
+        f"e.g. {DEFAULT_IDENTITY_HEADER} (its accounts.google.com: prefix is stripped; "
+        "default: acl not enforced)",
+        metavar="NAME",
     ),
     # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
     Setting(

@@ -13,6 +13,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from emulator.config import ConfigWatcher
+from emulator.core.acl import AclService
 from emulator.core.faults import FaultInjectingService, FaultPlan
 from emulator.core.pull_queue import LocalQueueService
 from emulator.core.rate_limit import RateLimitedService
@@ -56,11 +57,14 @@ def build_runtime(
     create_parent: bool = False,
     production: ProductionOptions | None = None,
     tombstone_ttl_seconds: int | None = None,
+    enforce_acl: bool = False,
 ) -> Runtime:
     """Load the config (raising ``ConfigError`` if it is bad) and open the store
     (``create_parent``: create the storage file's directory if it is missing); the service
     has the ``production`` behaviours (default: none); tombstones older than
-    ``tombstone_ttl_seconds`` are forgotten by ``Runtime.retention`` (None: kept forever).
+    ``tombstone_ttl_seconds`` are forgotten by ``Runtime.retention`` (None: kept forever);
+    with ``enforce_acl`` queue.yaml ``acl`` entries are checked against the identity the
+    faces set (``--identity-header``; :class:`emulator.core.acl.AclService`).
 
     Raises:
         emulator.config.ConfigError: the queue.yaml cannot be used.
@@ -72,6 +76,8 @@ def build_runtime(
     store = SqliteTaskStore(storage, create_parent=create_parent, clock=clock)
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(LocalQueueService(store, clock, watcher.current), clock, options)
+    if enforce_acl:
+        service = AclService(service)  # outermost: a refused call reaches no fault or store
     retention = (
         None
         if tombstone_ttl_seconds is None
