@@ -38,16 +38,20 @@ def _op(
         "summary": summary,
         "responses": {"200": {"description": "OK", **_json(response)}},
     }
-    for status in errors.split():
+    statuses = errors.split()
+    if body is not None and "413" not in statuses:
+        statuses.append("413")  # a body over MAX_REQUEST_SIZE_BYTES, declared or chunked
+    for status in statuses:
         op["responses"][status] = {"description": "Error", **_json(_ref("Error"))}
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
     return op
 
 
-#: What a call answers when an injected fault fails it: 503 TRANSIENT_ERROR (or another code's
-#: status), 504 DEADLINE_EXCEEDED.
-_FAULTS = "503 504"
+#: What any call of the service may answer besides its own errors: 403 PERMISSION_DENIED (a
+#: queue's acl under --identity-header), 503 TRANSIENT_ERROR (an injected fault, or the
+#: storage is unavailable: disk full, read-only), 504 DEADLINE_EXCEEDED (an injected fault).
+_FAULTS = "403 503 504"
 _QUEUE = {"name": "queue", "in": "path", "required": True, "schema": {"type": "string"}}
 _TASK = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 
