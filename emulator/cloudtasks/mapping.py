@@ -31,7 +31,10 @@ def timestamp(usec: int) -> timestamp_pb2.Timestamp:
 
 
 def usec_of(stamp: Any) -> int:
-    """A Timestamp field as proto-plus reads it back (``DatetimeWithNanoseconds``) in µs."""
+    """A Timestamp field as proto-plus reads it back (``DatetimeWithNanoseconds``) in µs; 0
+    for an unset one (proto-plus reads it as None)."""
+    if stamp is None:
+        return 0
     pb = stamp.timestamp_pb()
     return int(pb.seconds * USEC_PER_SECOND + pb.nanos // 1000)
 
