@@ -22,11 +22,11 @@ from emulator import __version__, background
 from emulator.app import runtime_app
 from emulator.check_command import CHECK_COMMAND, check_main
 from emulator.config import ConfigError
+from emulator.domain.errors import TaskQueueError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
-from emulator.domain.errors import TaskQueueError
 from emulator.settings import (
     AUTH_TOKEN_ENV,
     BACKEND_CLOUD_TASKS,

@@ -361,8 +361,8 @@ def resolve(
     parser: argparse.ArgumentParser,
     rows: tuple[Setting, ...] = SETTINGS,
 ) -> argparse.Namespace:
-    """Fill every setting of ``rows`` the command line left out from its environment variable (checked
-    like the flag; an error names the variable), else its default. Records in
+    """Fill every setting of ``rows`` the command line left out from its environment
+    variable (checked like the flag; an error names the variable), else its default. Records in
     ``args.sources`` where each value came from (the flag, the variable, or ``default``).
 
     Raises:

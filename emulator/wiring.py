@@ -3,8 +3,8 @@
 Used by the CLI, by the shim's embedded backend and by the pytest plugin's live server. This
 module knows nothing of HTTP: it imports no Flask, werkzeug or protobuf, even transitively
 (a test checks this), so an embedded emulator stays server-free; the one exception is
-:func:`build_forwarding_runtime`, which imports google-cloud-tasks when it is called. Serving a runtime is
-:func:`emulator.app.runtime_app` plus :mod:`emulator.server`.
+:func:`build_forwarding_runtime`, which imports google-cloud-tasks when it is called.
+Serving a runtime is :func:`emulator.app.runtime_app` plus :mod:`emulator.server`.
 """
 
 from __future__ import annotations

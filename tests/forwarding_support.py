@@ -61,7 +61,9 @@ class CloudTasks:
 
 
 @contextlib.contextmanager
-def cloud_tasks(queue_yaml: Path, authorize: AuthorizationCheck | None = None) -> Iterator[CloudTasks]:
+def cloud_tasks(
+    queue_yaml: Path, authorize: AuthorizationCheck | None = None
+) -> Iterator[CloudTasks]:
     """An in-memory emulator serving Cloud Tasks over gRPC on a free port."""
     runtime = build_runtime(str(queue_yaml), ":memory:")
     grpc_server = CloudTasksGrpcServer(runtime.service, authorize=authorize).start()

@@ -90,7 +90,12 @@ def test_a_push_task_is_an_app_engine_request_as_googles_sdk_sends_it() -> None:
     assert task.retry_config.max_retry_duration == datetime.timedelta(seconds=60)
     assert task.dispatch_deadline == datetime.timedelta(seconds=30)
     stored = mapping.stored_push_task("q", task)
-    assert (stored.name, stored.method, stored.url, stored.payload) == ("t1", "PUT", "/work?x=1", b"body")
+    assert (stored.name, stored.method, stored.url, stored.payload) == (
+        "t1",
+        "PUT",
+        "/work?x=1",
+        b"body",
+    )
 
 
 def test_a_push_task_with_an_absolute_url_is_an_http_request() -> None:
@@ -137,20 +142,31 @@ def test_queue_statistics_are_read_as_googles_sdk_reads_them() -> None:
 
 
 def _error(status: grpc.StatusCode, message: str = "boom") -> exceptions.GoogleAPICallError:
-    return exceptions.from_grpc_status(status, message)
+    error: exceptions.GoogleAPICallError = exceptions.from_grpc_status(  # type: ignore[no-untyped-call]
+        status, message
+    )
+    return error
 
 
 @pytest.mark.parametrize(
     ("status", "queue_code", "task_code"),
     [
         (grpc.StatusCode.NOT_FOUND, ErrorCode.UNKNOWN_QUEUE, ErrorCode.UNKNOWN_TASK),
-        (grpc.StatusCode.ALREADY_EXISTS, ErrorCode.TASK_ALREADY_EXISTS, ErrorCode.TASK_ALREADY_EXISTS),
+        (
+            grpc.StatusCode.ALREADY_EXISTS,
+            ErrorCode.TASK_ALREADY_EXISTS,
+            ErrorCode.TASK_ALREADY_EXISTS,
+        ),
         (grpc.StatusCode.FAILED_PRECONDITION, ErrorCode.QUEUE_PAUSED, ErrorCode.TASK_LEASE_EXPIRED),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, ErrorCode.TRANSIENT_ERROR, ErrorCode.TRANSIENT_ERROR),
         (grpc.StatusCode.UNAVAILABLE, ErrorCode.TRANSIENT_ERROR, ErrorCode.TRANSIENT_ERROR),
         (grpc.StatusCode.CANCELLED, ErrorCode.TRANSIENT_ERROR, ErrorCode.TRANSIENT_ERROR),
         (grpc.StatusCode.ABORTED, ErrorCode.TRANSIENT_ERROR, ErrorCode.TRANSIENT_ERROR),
-        (grpc.StatusCode.PERMISSION_DENIED, ErrorCode.PERMISSION_DENIED, ErrorCode.PERMISSION_DENIED),
+        (
+            grpc.StatusCode.PERMISSION_DENIED,
+            ErrorCode.PERMISSION_DENIED,
+            ErrorCode.PERMISSION_DENIED,
+        ),
         (grpc.StatusCode.UNAUTHENTICATED, ErrorCode.PERMISSION_DENIED, ErrorCode.PERMISSION_DENIED),
         (grpc.StatusCode.INVALID_ARGUMENT, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST),
         (grpc.StatusCode.OUT_OF_RANGE, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST),
@@ -180,7 +196,9 @@ def test_every_call_names_a_cloud_tasks_permission() -> None:
 
 
 def test_a_deadline_is_the_deadline_error() -> None:
-    error = translate(_error(grpc.StatusCode.DEADLINE_EXCEEDED, "late"), CALLS["GetQueue"], TARGET, "q")
+    error = translate(
+        _error(grpc.StatusCode.DEADLINE_EXCEEDED, "late"), CALLS["GetQueue"], TARGET, "q"
+    )
     assert isinstance(error, CallDeadlineExceeded)
     assert "GetQueue projects/proj-1/locations/us-central1/queues/q" in error.message
 
@@ -209,7 +227,9 @@ def test_a_paused_queue_named_on_a_task_call_is_queue_paused() -> None:
     )
 
 
-@pytest.mark.parametrize("status", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED])
+@pytest.mark.parametrize(
+    "status", [grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED]
+)
 def test_a_refused_permission_names_project_queue_and_permission(status: grpc.StatusCode) -> None:
     error = translate(_error(status, "denied"), CALLS["LeaseTasks"], TARGET, "pull-q")
     assert error.code is ErrorCode.PERMISSION_DENIED
@@ -218,14 +238,16 @@ def test_a_refused_permission_names_project_queue_and_permission(status: grpc.St
 
 
 def test_missing_credentials_are_permission_denied_with_how_to_fix() -> None:
-    problem = auth_exceptions.DefaultCredentialsError("no ADC")
+    problem = auth_exceptions.DefaultCredentialsError("no ADC")  # type: ignore[no-untyped-call]
     error = translate(problem, CALLS["CreateTask"], TARGET, "q")
     assert error.code is ErrorCode.PERMISSION_DENIED
     assert "application-default login" in error.message
 
 
 def test_an_unavailable_service_names_the_endpoint() -> None:
-    error = translate(_error(grpc.StatusCode.UNAVAILABLE, "refused"), CALLS["GetQueue"], TARGET, "q")
+    error = translate(
+        _error(grpc.StatusCode.UNAVAILABLE, "refused"), CALLS["GetQueue"], TARGET, "q"
+    )
     assert error.code is ErrorCode.TRANSIENT_ERROR
     assert "127.0.0.1:9 is unavailable" in error.message
 

@@ -107,7 +107,12 @@ def test_push_tasks_go_through_v2_with_their_request(service: CloudTasksQueueSer
     )
     assert service.add(PUSH, [request])[0].code is ErrorCode.OK
     task = service.get_task(PUSH, "p")
-    assert (task.method, task.url, task.headers, task.payload) == ("PUT", "/w", (("X-A", "1"),), b"b")
+    assert (task.method, task.url, task.headers, task.payload) == (
+        "PUT",
+        "/w",
+        (("X-A", "1"),),
+        b"b",
+    )
     assert service.stats([PUSH])[0].tasks == 1
     with pytest.raises(TaskQueueError) as wrong:
         service.lease(PUSH, 30, 1)

@@ -89,9 +89,7 @@ def _retry_findings(config: QueueConfig, retry: Any) -> Iterable[Finding]:
             actual = _seconds(getattr(retry, field)) if field in retry else _UNSET
             yield _finding(name, check, f"{seconds:g}s", actual)
     if params.max_doublings is not None:
-        yield _finding(
-            name, "max_doublings", str(params.max_doublings), str(retry.max_doublings)
-        )
+        yield _finding(name, "max_doublings", str(params.max_doublings), str(retry.max_doublings))
 
 
 def _rate_findings(config: QueueConfig, limits: Any) -> Iterable[Finding]:
@@ -109,7 +107,10 @@ def _rate_findings(config: QueueConfig, limits: Any) -> Iterable[Finding]:
         )
     if config.bucket_size is not None:
         yield _finding(
-            name, "max_burst_size (bucket_size)", str(config.bucket_size), str(limits.max_burst_size)
+            name,
+            "max_burst_size (bucket_size)",
+            str(config.bucket_size),
+            str(limits.max_burst_size),
         )
     if config.max_concurrent_requests is not None:
         yield _finding(
@@ -173,6 +174,16 @@ class Checker:
             findings.append(self.probe(config.name))
         return findings
 
+    def _give_back(self, task: Any) -> Callable[[], Any]:
+        """The CancelLease of a task the probe leased."""
+
+        def cancel() -> Any:
+            return self._clients.pull.cancel_lease(
+                name=task.name, schedule_time=task.schedule_time, **self._options
+            )
+
+        return cancel
+
     def probe(self, queue: str) -> Finding:
         """Lease at most one task for one second and give it back: are pull methods allowed?"""
         request = tasks_v2beta2.LeaseTasksRequest(
@@ -189,13 +200,7 @@ class Checker:
         if failure is not None:
             return Finding(queue, check, "allowed", f"refused: {failure}", False)
         for task in response.tasks:
-            _, undone = self._guard(
-                "CancelLease",
-                queue,
-                lambda t=task: self._clients.pull.cancel_lease(
-                    name=t.name, schedule_time=t.schedule_time, **self._options
-                ),
-            )
+            _, undone = self._guard("CancelLease", queue, self._give_back(task))
             if undone is not None:
                 return Finding(queue, check, "allowed", f"lease not given back: {undone}", False)
         return Finding(queue, check, "allowed", "allowed", True)
@@ -206,7 +211,9 @@ def table(findings: Iterable[Finding], *, width: int = 100) -> str:
     rows = [HEADERS, *(f.row() for f in findings)]
     cut = [tuple(c if len(c) <= width else c[: width - 3] + "..." for c in row) for row in rows]
     widths = [max(len(row[i]) for row in cut) for i in range(len(HEADERS))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cut]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cut
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

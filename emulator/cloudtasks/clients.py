@@ -15,11 +15,14 @@ import grpc
 from google.auth import exceptions as auth_exceptions
 from google.cloud import tasks_v2, tasks_v2beta2, tasks_v2beta3
 
-from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.cloudtasks.target import CloudTasksTarget
+from emulator.domain.errors import ErrorCode, TaskQueueError
 
 #: As the reference advises for a user-made channel.
-GRPC_OPTIONS: Final = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)]
+GRPC_OPTIONS: Final = [
+    ("grpc.max_receive_message_length", -1),
+    ("grpc.max_send_message_length", -1),
+]
 
 
 @dataclass
@@ -55,10 +58,13 @@ def connect(target: CloudTasksTarget) -> CloudTasksClients:
     modules = (tasks_v2beta2, tasks_v2, tasks_v2beta3)
     if target.endpoint is not None:
         channel = grpc.insecure_channel(target.endpoint, options=GRPC_OPTIONS)
-        clients = [m.CloudTasksClient(transport=_transport(m, channel)) for m in modules]
-        return CloudTasksClients(*clients, channel=channel)
+        pull, push, push_stats = (
+            m.CloudTasksClient(transport=_transport(m, channel)) for m in modules
+        )
+        return CloudTasksClients(pull, push, push_stats, channel=channel)
     try:
-        return CloudTasksClients(*(m.CloudTasksClient() for m in modules))
+        pull, push, push_stats = (m.CloudTasksClient() for m in modules)
+        return CloudTasksClients(pull, push, push_stats)
     except auth_exceptions.DefaultCredentialsError as exc:
         raise TaskQueueError(
             ErrorCode.PERMISSION_DENIED,

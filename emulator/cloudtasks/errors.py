@@ -24,8 +24,8 @@ import grpc
 from google.api_core import exceptions as google_exceptions
 from google.auth import exceptions as auth_exceptions
 
-from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
 from emulator.cloudtasks.target import CloudTasksTarget
+from emulator.domain.errors import CallDeadlineExceeded, ErrorCode, TaskQueueError
 
 _S = grpc.StatusCode
 _E = ErrorCode

@@ -81,7 +81,7 @@ def pull_task(task_path: str | None, request: AddRequest, eta_usec: int | None) 
 def push_task(task_path: str | None, request: AddRequest, eta_usec: int | None) -> Any:
     """A v2 push task for ``request``: an App Engine request (relative URL), or an HTTP request
     when it has an absolute ``http_url``; per-task retry parameters as its ``retry_config``."""
-    method = tasks_v2.HttpMethod[(request.method or "POST").upper()]
+    method = getattr(tasks_v2.HttpMethod, (request.method or "POST").upper())
     headers = dict(request.headers)
     fields: dict[str, Any] = {} if task_path is None else {"name": task_path}
     if request.http_url is not None:
