@@ -4,8 +4,9 @@ Wraps a :class:`~emulator.cloudtasks.service.CloudTasksQueueService` (in this pr
 :mod:`~shims.backends.embedded` wraps the local service) built by
 :func:`emulator.wiring.build_forwarding_runtime`: the queue.yaml gives the queues, Cloud
 Tasks holds the tasks. Errors are the service's ``TaskQueueError``; a call that runs out of
-time raises ``apiproxy_errors.DeadlineExceededError`` as the SDK does. Each call is bounded
-by the smaller of its deadline and the target's timeout.
+time raises ``apiproxy_errors.DeadlineExceededError`` as the SDK does. Each Cloud Tasks call
+is bounded by the target's timeout (20 s by default), not by the SDK call's ``deadline``
+(one legacy call may be several Cloud Tasks calls: a batch add is one CreateTask per task).
 
 Test control: the clock, the contents (reset, flush, forget) and fault injection belong to
 Cloud Tasks, which cannot be controlled; those methods raise
