@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.app import runtime_app
 from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.faces.cloud_tasks.grpc_server import AuthorizationCheck, CloudTasksGrpcServer
 from emulator.server import ServerThread
@@ -28,7 +27,7 @@ from shims import backends
 from shims import clock as client_clock
 from shims.backends.cloudtasks import CloudTasksBackend
 from shims.backends.remote import RemoteBackend
-from tests.shim_support import T0, ShimWorld
+from tests.shim_support import T0, ShimWorld, serving
 
 PROJECT = "fwd-proj"
 LOCATION = "europe-west1"
@@ -102,12 +101,8 @@ def forwarding_server(queue_yaml: Path, backing: CloudTasks) -> Iterator[Forward
     runtime = build_forwarding_runtime(
         str(queue_yaml), backing.target(), clock=backing.runtime.clock
     )
-    server = ServerThread(runtime_app(runtime)).start()
-    try:
+    with serving(runtime) as server:
         yield ForwardingServer(runtime, server)
-    finally:
-        server.stop()
-        runtime.close()
 
 
 @contextlib.contextmanager
