@@ -3,6 +3,7 @@ of its one error table (every gRPC status), without any server."""
 
 from __future__ import annotations
 
+import argparse
 import datetime
 
 import grpc
@@ -11,6 +12,7 @@ from google.api_core import exceptions
 from google.auth import exceptions as auth_exceptions
 from google.cloud import tasks_v2, tasks_v2beta2
 
+from emulator import settings
 from emulator.cloudtasks import mapping
 from emulator.cloudtasks.errors import CALLS, ERROR_CODES, Subject, domain_code, translate
 from emulator.cloudtasks.target import CloudTasksTarget
@@ -255,3 +257,44 @@ def test_an_unavailable_service_names_the_endpoint() -> None:
 def test_anything_else_is_not_translated() -> None:
     with pytest.raises(TypeError):
         translate(ValueError("bug"), CALLS["GetQueue"], TARGET, "q")
+
+
+# -- the settings of a target ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dest", "text", "value"),
+    [
+        ("cloud_tasks_project", "s~my-app", "my-app"),
+        ("cloud_tasks_project", "e~my-app", "my-app"),
+        ("cloud_tasks_project", "my-proj", "my-proj"),
+        ("cloud_tasks_location", "us-central1", "us-central1"),
+        ("cloud_tasks_endpoint", "localhost:8123", "localhost:8123"),
+        ("backend", "CloudTasks", "cloudtasks"),
+    ],
+)
+def test_target_settings_are_read_as_given(dest: str, text: str, value: str) -> None:
+    assert settings.setting(dest).parse(text) == value
+
+
+@pytest.mark.parametrize(
+    ("dest", "text", "mention"),
+    [
+        ("cloud_tasks_project", "My Proj", "lower-case id"),
+        ("cloud_tasks_endpoint", "http://localhost:8123", "host:port without a scheme"),
+        ("cloud_tasks_endpoint", "localhost", "host:port"),
+        ("cloud_tasks_endpoint", "localhost:99999", "port must be between"),
+        ("backend", "remote", "must be one of local, cloudtasks"),
+    ],
+)
+def test_unusable_target_settings_say_why(dest: str, text: str, mention: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match=mention):
+        settings.setting(dest).parse(text)
+
+
+def test_a_target_describes_where_it_forwards() -> None:
+    assert TARGET.description == (
+        "Cloud Tasks projects/proj-1/locations/us-central1 at 127.0.0.1:9"
+    )
+    real = CloudTasksTarget("p", "l")
+    assert "cloudtasks.googleapis.com (Application Default Credentials)" in real.description
