@@ -51,9 +51,11 @@ def test_a_refused_write_is_transient_names_the_store_and_writes_nothing(tmp_pat
     # Given a file store whose connection refuses writes (SQLite's query_only: SQLITE_READONLY)
     path = tmp_path / "tasks.sqlite3"
     runtime = build_runtime(str(write_queue_yaml(tmp_path)), str(path))
+    assert runtime.store is not None
+    conn = runtime.store._conn
     try:
         runtime.service.add(PULL, [AddRequest(b"kept", name="kept")])
-        runtime.store._conn.execute("PRAGMA query_only = 1")
+        conn.execute("PRAGMA query_only = 1")
         # When a batch of three tasks is added
         with pytest.raises(StorageUnavailable) as caught:
             runtime.service.add(PULL, [AddRequest(b"p", name=f"t{i}") for i in range(3)])
@@ -61,7 +63,7 @@ def test_a_refused_write_is_transient_names_the_store_and_writes_nothing(tmp_pat
         assert caught.value.code is ErrorCode.TRANSIENT_ERROR
         assert str(path) in caught.value.message
         assert failures.READ_ONLY in caught.value.message
-        runtime.store._conn.execute("PRAGMA query_only = 0")
+        conn.execute("PRAGMA query_only = 0")
         assert _names(runtime) == ["kept"]
         # And the same runtime works again once writes are allowed
         runtime.service.add(PULL, [AddRequest(b"p", name="after")])

@@ -151,7 +151,7 @@ def test_a_served_runtime_with_a_ttl_runs_the_pruner_in_the_background(
 def test_a_failing_pass_is_logged_and_the_pruner_goes_on(
     runtime: Runtime, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert runtime.retention is not None
+    assert runtime.retention is not None and runtime.store is not None
     pruner = TombstonePruner(runtime.retention)
     runtime.store.close()
     assert pruner.run_once() == 0
