@@ -8,11 +8,11 @@ serves the app. It imports no Flask, so the embedded shim could run one too.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Final
 
 from emulator.core.retention import TombstoneRetention
 from emulator.domain.errors import TaskQueueError
+from emulator.periodic import Periodic
 
 #: Seconds of real time between two pruning passes.
 PRUNE_INTERVAL_SECONDS: Final = 1.0
@@ -32,27 +32,18 @@ class TombstonePruner:
         self, retention: TombstoneRetention, interval_seconds: float = PRUNE_INTERVAL_SECONDS
     ) -> None:
         self._retention = retention
-        self._interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic(
+            self.run_once, interval_seconds, "taskqueue-emulator-tombstone-pruner"
+        )
 
     def start(self) -> None:
         """Start the thread (a no-op if it is running); it prunes at once, then every
         interval."""
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="taskqueue-emulator-tombstone-pruner", daemon=True
-        )
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and wait for it (up to ``timeout`` seconds)."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._periodic.stop(timeout)
 
     def run_once(self) -> int:
         """One pass in the caller's thread; how many tombstones it forgot (0 if it failed)."""
@@ -67,8 +58,3 @@ class TombstonePruner:
         if count:
             _log.debug("forgot %d tombstones older than the TTL", count)
         return count
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self._interval)
