@@ -9,7 +9,9 @@ server's clock where the server told us (lease ETAs are the lease tokens, set by
 | ``LEASED``   | the lease token (its expiry)           | token - lease length (the server's now)  |
 | ``EXTENDED`` | the new token; ``prev_eta_usec`` the old | new token - lease length               |
 | ``RELEASED`` | the new token (= the server's now)     | the new token                            |
-| ``DELETED``  | none                                 | the worker's clock after the reply (an upper bound of the server's instant; one machine, one clock) |
+| ``DELETED``  | none                                 | the worker's clock after the reply     |
+
+A DELETED time is an upper bound of the server's instant (one machine, one clock).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ def connect(mode: str, address: str) -> Any:
 def eta_usec(task: Any) -> int:
     """A task's ETA in integer microseconds (the lease token after a lease), as both
     Google's SDK and the shim compute it."""
-    return int(round(task.eta_posix * 1e6))
+    return round(task.eta_posix * 1e6)
 
 
 def wall_usec() -> int:
