@@ -48,7 +48,7 @@ def connect(mode: str, address: str) -> Any:
 def eta_usec(task: Any) -> int:
     """A task's ETA in integer microseconds (the lease token after a lease), as both
     Google's SDK and the shim compute it."""
-    return round(task.eta_posix * 1e6)
+    return round(float(task.eta_posix) * 1e6)
 
 
 def wall_usec() -> int:
@@ -178,6 +178,9 @@ def run_soak(config: dict[str, Any]) -> dict[str, Any]:
     ``address``, ``queue``, ``worker``, ``seed``, ``deadline_s``, ``batch``. Errors from
     injected faults are counted by class name and the loop goes on."""
     tq = connect(config["mode"], config["address"])
+    from google.appengine.runtime import apiproxy_errors
+
+    tolerated = (tq.Error, apiproxy_errors.Error)  # what injected faults raise
     queue = tq.Queue(config["queue"])
     rng = random.Random(config["seed"])
     batch = int(config["batch"])
@@ -186,7 +189,7 @@ def run_soak(config: dict[str, Any]) -> dict[str, Any]:
     while time.monotonic() < deadline:
         try:
             _soak_step(tq, queue, rng, batch, counts)
-        except tq.Error as exc:
+        except tolerated as exc:
             counts[f"error:{type(exc).__name__}"] += 1
     return {"worker": str(config["worker"]), **counts}
 
