@@ -5,6 +5,7 @@ Files go to a fresh temporary directory (``--root`` to keep them)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     root = args.root or tempfile.mkdtemp(prefix="reliability-")
+    os.makedirs(root, exist_ok=True)
     print(f"files under {root}", flush=True)
     if args.run == "exclusivity":
         return _exclusivity(args, root)

@@ -140,12 +140,13 @@ class Consumer:
 
     def _modify(self, task: Any, seconds: float) -> bool:
         """Extend (``seconds`` > 0) or release (0) ``task``'s lease; log it if acknowledged.
-        False if the server said the lease had expired."""
+        False if the server said the lease had expired, or that someone deleted the task
+        after it expired."""
         prev = eta_usec(task)
         try:
             self.queue.modify_task_lease(task, seconds)
-        except self.tq.TaskLeaseExpiredError:
-            self.counts["lease_expired"] += 1
+        except (self.tq.TaskLeaseExpiredError, self.tq.TombstonedTaskError) as exc:
+            self.counts[f"refused:{type(exc).__name__}"] += 1
             return False
         token = eta_usec(task)
         if seconds:
