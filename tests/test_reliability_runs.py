@@ -79,3 +79,4 @@ def test_a_slope_is_mib_per_minute_of_the_phase() -> None:
     assert result.slope(soak.IDLE, "rss_mib") == pytest.approx(2.0)
     assert result.slope(soak.IDLE, "db_mib") == pytest.approx(0.0)
     assert result.slope(soak.LOAD, "rss_mib") == 0.0  # one sample: no slope
+    assert result.slope(soak.IDLE, "rss_mib", second_half=True) == pytest.approx(2.0)

@@ -2,11 +2,14 @@
 :func:`bench.reliability.workers.run_soak`) on one server for ``seconds``, optionally with
 ``--inject-faults SPEC``; the queue is then drained and left idle for ``idle_seconds``.
 The server's RSS and the database's size (with ``-wal`` and ``-shm``) are sampled every
-``sample_seconds`` throughout; the result is their least-squares slope per phase.
+``sample_seconds`` throughout (written to ``soak-samples.jsonl`` under the run's root); the
+result is their least-squares slope per phase.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import statistics
 import threading
@@ -43,10 +46,12 @@ class SoakResult:
     drained: int = 0
     final_tasks: int = -1
 
-    def slope(self, phase: str, attr: str) -> float:
-        """Least-squares slope of ``attr`` (``rss_mib`` or ``db_mib``) over ``phase``, in MiB
-        per minute (0.0 with fewer than two samples)."""
+    def slope(self, phase: str, attr: str, *, second_half: bool = False) -> float:
+        """Least-squares slope of ``attr`` (``rss_mib`` or ``db_mib``) over ``phase`` (or its
+        second half: the steady state), in MiB per minute (0.0 with fewer than two samples)."""
         points = [(s.t_s, getattr(s, attr)) for s in self.samples if s.phase == phase]
+        if second_half:
+            points = points[len(points) // 2 :]
         if len(points) < 2 or len({t for t, _ in points}) < 2:
             return 0.0
         xs, ys = zip(*points, strict=True)
@@ -70,9 +75,11 @@ class SoakResult:
             f"{len(self.samples)} samples; ops: {ops}; drained {self.drained}, "
             f"left {self.final_tasks}; RSS peak {self.peak('rss_mib'):.1f} MiB, "
             f"idle end {self.last(IDLE, 'rss_mib'):.1f} MiB, "
-            f"slope load {self.slope(LOAD, 'rss_mib'):+.3f} / idle "
+            f"slope load {self.slope(LOAD, 'rss_mib'):+.3f} / load 2nd half "
+            f"{self.slope(LOAD, 'rss_mib', second_half=True):+.3f} / idle "
             f"{self.slope(IDLE, 'rss_mib'):+.3f} MiB/min; DB peak {self.peak('db_mib'):.2f} MiB, "
-            f"idle end {self.last(IDLE, 'db_mib'):.2f} MiB, slope idle "
+            f"idle end {self.last(IDLE, 'db_mib'):.2f} MiB, slope load 2nd half "
+            f"{self.slope(LOAD, 'db_mib', second_half=True):+.4f} / idle "
             f"{self.slope(IDLE, 'db_mib'):+.4f} MiB/min"
         )
 
@@ -145,7 +152,15 @@ def run(
         result.samples = sampler.stop()
     finally:
         server.stop()
+    write_samples(result.samples, os.path.join(root, "soak-samples.jsonl"))
     return result
+
+
+def write_samples(samples: list[Sample], path: str) -> None:
+    """One JSON object a line: ``t_s``, ``phase``, ``rss_mib``, ``db_mib``."""
+    with open(path, "w", encoding="utf-8") as f:
+        for sample in samples:
+            f.write(json.dumps(dataclasses.asdict(sample)) + "\n")
 
 
 def _config(mode: str, address: str, index: int, seconds: float) -> dict[str, Any]:
