@@ -52,41 +52,37 @@ def _bulk(adds: list[Any]) -> Any:
     return bulk
 
 
+def _call(method: str, message: Any, **fields: st.SearchStrategy[Any]) -> Any:
+    """``(method, request)`` with ``message``'s fields drawn from ``fields``."""
+    return st.tuples(st.just(method), st.builds(message, **fields))
+
+
 CALLS = st.one_of(
     st.tuples(st.just("BulkAdd"), st.lists(_add(), max_size=4).map(_bulk)),
-    st.tuples(
-        st.just("QueryAndOwnTasks"),
-        st.builds(
-            sdk.TaskQueueQueryAndOwnTasksRequest,
-            queue_name=QUEUES,
-            lease_seconds=SECONDS,
-            max_tasks=COUNTS,
-            group_by_tag=st.booleans(),
-        ),
+    _call(
+        "QueryAndOwnTasks",
+        sdk.TaskQueueQueryAndOwnTasksRequest,
+        queue_name=QUEUES,
+        lease_seconds=SECONDS,
+        max_tasks=COUNTS,
+        group_by_tag=st.booleans(),
     ),
-    st.tuples(
-        st.just("ModifyTaskLease"),
-        st.builds(
-            sdk.TaskQueueModifyTaskLeaseRequest,
-            queue_name=QUEUES,
-            task_name=NAMES,
-            eta_usec=ETAS,
-            lease_seconds=SECONDS,
-        ),
+    _call(
+        "ModifyTaskLease",
+        sdk.TaskQueueModifyTaskLeaseRequest,
+        queue_name=QUEUES,
+        task_name=NAMES,
+        eta_usec=ETAS,
+        lease_seconds=SECONDS,
     ),
-    st.tuples(
-        st.just("Delete"),
-        st.builds(sdk.TaskQueueDeleteRequest, queue_name=QUEUES, task_name=st.lists(NAMES)),
+    _call("Delete", sdk.TaskQueueDeleteRequest, queue_name=QUEUES, task_name=st.lists(NAMES)),
+    _call(
+        "FetchQueueStats",
+        sdk.TaskQueueFetchQueueStatsRequest,
+        queue_name=st.lists(QUEUES, max_size=3),
+        max_num_tasks=COUNTS.filter(lambda n: -(2**31) <= n < 2**31),
     ),
-    st.tuples(
-        st.just("FetchQueueStats"),
-        st.builds(
-            sdk.TaskQueueFetchQueueStatsRequest,
-            queue_name=st.lists(QUEUES, max_size=3),
-            max_num_tasks=COUNTS.filter(lambda n: -(2**31) <= n < 2**31),
-        ),
-    ),
-    st.tuples(st.just("PurgeQueue"), st.builds(sdk.TaskQueuePurgeQueueRequest, queue_name=QUEUES)),
+    _call("PurgeQueue", sdk.TaskQueuePurgeQueueRequest, queue_name=QUEUES),
 )
 
 
