@@ -35,6 +35,28 @@ def test_auto_names_skip_names_that_are_taken_or_tombstoned(world: World) -> Non
     assert world.add(pull()) == ["task3"]
 
 
+def test_a_batch_of_auto_names_skips_taken_names_inside_and_after_its_block(
+    world: World,
+) -> None:
+    # Given task2 stored, task3 tombstoned and task5 stored
+    world.add(pull(name="task2"), pull(name="task3"), pull(name="task5"))
+    world.service.delete(PULL, ["task3"])
+    # When a batch of three unnamed tasks names "task6" explicitly too
+    results = world.service.add(PULL, [pull(), pull(name="task6"), pull(), pull()])
+    # Then the auto names are the free ones in counter order, as one by one would choose
+    assert [r.name for r in results] == ["task1", "task6", "task4", "task7"]
+    assert world.add(pull()) == ["task8"]
+
+
+def test_a_name_repeated_in_one_batch_is_stored_once(world: World) -> None:
+    results = world.service.add(PULL, [pull(name="a"), pull(name="a"), pull()])
+    assert [(r.code, r.name) for r in results] == [
+        (ErrorCode.OK, "a"),
+        (ErrorCode.TASK_ALREADY_EXISTS, "a"),
+        (ErrorCode.OK, "task1"),
+    ]
+
+
 def test_add_returns_the_stored_eta_which_defaults_to_now(world: World) -> None:
     now = world.clock.now_usec()
     [result] = world.service.add(PULL, [pull()])
