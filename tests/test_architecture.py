@@ -246,3 +246,35 @@ def test_an_embedded_add_and_lease_load_no_http_stack(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "loaded: []"
+
+
+#: Builds the served app as ``python -m emulator`` does; prints what of Cloud Tasks' client
+#: library and grpc got loaded.
+SERVER_START_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    import emulator.cli
+    from emulator.app import runtime_app
+    from emulator.wiring import build_runtime
+    runtime_app(build_runtime(None, ":memory:"))
+    print("loaded:", sorted(m for m in sys.modules if m.startswith(("google.cloud", "grpc"))))
+    """
+)
+
+
+@pytest.mark.e2e
+def test_starting_the_server_loads_no_cloud_tasks_library_until_it_is_used(
+    tmp_path: Path,
+) -> None:
+    """Google's Cloud Tasks types were half of the start-up time (docs/PERFORMANCE.md)."""
+    result = subprocess.run(
+        [sys.executable, "-c", SERVER_START_PROGRAM],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "loaded: []"
