@@ -285,8 +285,8 @@ def _choose_names(tx: StoreTransaction, queue: str, count: int, taken: set[str])
     :func:`_choose_name` would give, in a few statements instead of four per name: the ids
     are reserved as one block, the block's taken names skipped (they are rare: a user would
     have to name a task ``task<N>``), and any shortfall is chosen one by one after it."""
-    if count == 0:
-        return []
+    if count <= 1:  # one name: the one-by-one choice is the cheaper statements
+        return [_choose_name(tx, queue, taken) for _ in range(count)]
     last = tx.reserve_auto_name_ids(count)
     block = [f"{AUTO_TASK_NAME_PREFIX}{n}" for n in range(last - count + 1, last + 1)]
     live, tombstoned = tx.taken_names(queue, block)

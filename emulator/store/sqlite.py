@@ -9,6 +9,7 @@ processes sharing a file. Leases use the ``(queue, eta_usec, name)`` and
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -83,15 +84,22 @@ _INSERT_TASK = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN
 _IN_CHUNK = 500
 
 
-def _chunks(names: Sequence[str]) -> Iterator[Sequence[str]]:
+def _chunks(names: Sequence[str]) -> Sequence[Sequence[str]]:
     """``names`` in slices of at most :data:`_IN_CHUNK`, for ``name IN (...)`` statements."""
-    for start in range(0, len(names), _IN_CHUNK):
-        yield names[start : start + _IN_CHUNK]
+    if len(names) <= _IN_CHUNK:
+        return [names] if names else []
+    return [names[start : start + _IN_CHUNK] for start in range(0, len(names), _IN_CHUNK)]
 
 
 def _marks(names: Sequence[str]) -> str:
     """``?, ?, ...``: one placeholder per name."""
-    return ", ".join("?" * len(names))
+    return _placeholders(len(names))
+
+
+@functools.lru_cache(maxsize=_IN_CHUNK + 1)
+def _placeholders(count: int) -> str:
+    """Cached: single calls (one name) are the hot case, and the string is the same."""
+    return ", ".join("?" * count)
 
 
 class StoreError(Exception):
@@ -233,8 +241,16 @@ class SqliteTransaction:
         self._conn.execute(_INSERT_TASK, _row_from_task(task))
 
     def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
-        """One ``executemany``: the statement is prepared once for the whole batch."""
-        self._conn.executemany(_INSERT_TASK, [_row_from_task(task) for task in tasks])
+        """One statement for the whole batch (:meth:`_many`)."""
+        self._many(_INSERT_TASK, [_row_from_task(task) for task in tasks])
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` for a batch, ``execute`` for one row: a single add or delete is
+        the common call, and ``executemany``'s set-up costs more than the row itself."""
+        if len(rows) == 1:
+            self._conn.execute(sql, rows[0])
+        else:
+            self._conn.executemany(sql, rows)
 
     def taken_names(self, queue: str, names: Sequence[str]) -> tuple[set[str], set[str]]:
         """Two ``name IN (...)`` lookups (tasks, tombstones) per chunk instead of two per name;
@@ -295,18 +311,20 @@ class SqliteTransaction:
 
     def delete_tasks(self, queue: str, names: Sequence[str], *, tombstone: bool) -> set[str]:
         """``DELETE ... WHERE name IN (...) RETURNING name`` per chunk, then the tombstones in
-        one ``executemany``: two statements for a batch instead of two per task."""
-        deleted: set[str] = set()
-        for chunk in _chunks(list(dict.fromkeys(names))):
-            deleted.update(
-                self._names(
-                    f"DELETE FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)}) "
-                    "RETURNING name",
-                    (queue, *chunk),
-                )
-            )
+        one ``executemany``: two statements for a batch instead of two per task. One name
+        takes a plain ``DELETE`` and its row count, cheaper than ``RETURNING``."""
+        unique = list(dict.fromkeys(names))
+        if len(unique) == 1:
+            sql = "DELETE FROM tasks WHERE queue = ? AND name = ?"
+            deleted = set(unique) if self._conn.execute(sql, (queue, unique[0])).rowcount else set()
+        else:
+            deleted = set()
+            for chunk in _chunks(unique):
+                sql = f"DELETE FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)}) "
+                sql += "RETURNING name"
+                deleted.update(self._names(sql, (queue, *chunk)))
         if deleted and tombstone:
-            self._conn.executemany(
+            self._many(
                 "INSERT OR IGNORE INTO tombstones (queue, name) VALUES (?, ?)",
                 [(queue, name) for name in sorted(deleted)],
             )
