@@ -21,20 +21,24 @@ from typing import TYPE_CHECKING
 
 from emulator import __version__, background
 from emulator.app import runtime_app
+from emulator.check_command import CHECK_COMMAND, check_main
 from emulator.config import ConfigError
+from emulator.domain.errors import TaskQueueError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import (
     AUTH_TOKEN_ENV,
+    BACKEND_CLOUD_TASKS,
     DEFAULT_STORAGE,
     HOST_ENV,
     build_parser,
+    cloud_tasks_target,
     production_options,
     resolve,
 )
 from emulator.store.sqlite import StoreError
-from emulator.wiring import Runtime, build_runtime
+from emulator.wiring import Runtime, build_forwarding_runtime, build_runtime
 
 if TYPE_CHECKING:  # the gRPC server (grpc, Google's types) is imported only when enabled
     from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
@@ -57,11 +61,7 @@ def _fail(message: str) -> int:
 def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     config = runtime.service.config()
     queues = ", ".join(f"{q.name} ({q.mode.label})" for q in config.queues.values())
-    storage = (
-        "in memory (lost on exit)"
-        if runtime.store.location == MEMORY_STORAGE
-        else f"{os.path.abspath(runtime.store.location)} (SQLite, WAL)"
-    )
+    storage = _storage(runtime)
     lines = [
         f"taskqueue-emulator {__version__} listening on http://{address}",
         f"  export {HOST_ENV}={address}",
@@ -82,6 +82,17 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
         )
     lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
+
+
+def _storage(runtime: Runtime) -> str:
+    if runtime.forwarding is not None:
+        return (
+            f"forwarded to {runtime.forwarding.description}; queue.yaml gives the queues' "
+            "names, modes and retry settings"
+        )
+    if runtime.store is None or runtime.store.location == MEMORY_STORAGE:
+        return "in memory (lost on exit)"
+    return f"{os.path.abspath(runtime.store.location)} (SQLite, WAL)"
 
 
 def _cloud_tasks_banner(address: str, grpc: CloudTasksGrpcServer | None) -> str:
@@ -120,23 +131,49 @@ def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcSe
         raise OSError(f"{args.sources['cloud_tasks_grpc_port']}: {exc}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the emulator until SIGTERM/SIGINT; return the exit status."""
-    parser = build_parser()
-    args = resolve(parser.parse_args(argv), parser)
-    _configure_logging(args.log_level)
+def _runtime(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runtime:
+    """The runtime the settings ask for: the local store, or forwarding to Cloud Tasks.
+
+    Raises:
+        SystemExit: status 2 for settings that do not fit together (named).
+        ConfigError, StoreError, TaskQueueError: the parts cannot be built.
+    """
+    if args.backend == BACKEND_CLOUD_TASKS:
+        target = cloud_tasks_target(args, parser)
+        if args.enable_test_control:
+            parser.error(
+                f"{args.sources['enable_test_control']} cannot be used with --backend "
+                f"{BACKEND_CLOUD_TASKS}: Cloud Tasks' clock and contents cannot be controlled"
+            )
+        return build_forwarding_runtime(
+            args.queue_yaml, target, production=production_options(args)
+        )
     default_storage = os.path.normpath(args.storage) == os.path.normpath(DEFAULT_STORAGE)
     try:
-        runtime = build_runtime(
+        return build_runtime(
             args.queue_yaml,
             args.storage,
             create_parent=default_storage,
             production=production_options(args),
         )
-    except ConfigError as exc:
-        return _fail(str(exc))
     except StoreError as exc:
-        return _fail(f"{args.sources['storage']}: {exc}" if not default_storage else str(exc))
+        message = f"{args.sources['storage']}: {exc}" if not default_storage else str(exc)
+        raise StoreError(message) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the emulator until SIGTERM/SIGINT, or ``check-cloud-tasks``; return the exit
+    status."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == [CHECK_COMMAND]:
+        return check_main(arguments[1:])
+    parser = build_parser()
+    args = resolve(parser.parse_args(arguments), parser)
+    _configure_logging(args.log_level)
+    try:
+        runtime = _runtime(args, parser)
+    except (ConfigError, StoreError, TaskQueueError) as exc:
+        return _fail(str(exc))
     try:
         app = runtime_app(
             runtime, enable_test_control=args.enable_test_control, auth_token=args.auth_token

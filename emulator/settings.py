@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from emulator import __version__
+from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.domain.faults import parse_fault_spec
 from emulator.domain.limits import (
     MEMORY_STORAGE,
@@ -37,6 +39,12 @@ LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 HOST_ENV = "TASKQUEUE_EMULATOR_HOST"
 #: The queue.yaml of the server, and of the shim's embedded emulator too.
 QUEUE_YAML_ENV = "TASKQUEUE_EMULATOR_QUEUE_YAML"
+#: ``--backend`` values: the emulator's own store, or forwarding to Cloud Tasks.
+BACKEND_LOCAL = "local"
+BACKEND_CLOUD_TASKS = "cloudtasks"
+BACKENDS = (BACKEND_LOCAL, BACKEND_CLOUD_TASKS)
+#: The settings of ``taskqueue-emulator check-cloud-tasks`` (and of a forwarding target).
+CLOUD_TASKS_TARGET = ("cloud_tasks_project", "cloud_tasks_location", "cloud_tasks_endpoint")
 #: The server's bearer token (``--auth-token``); the shim and the SDK stub send it.
 AUTH_TOKEN_ENV = "TASKQUEUE_EMULATOR_AUTH_TOKEN"
 
@@ -101,6 +109,40 @@ def _token(text: str) -> str:
     if not token or any(c.isspace() or not c.isprintable() for c in token) or not token.isascii():
         raise argparse.ArgumentTypeError("must be printable ASCII without spaces")
     return token
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def read(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise argparse.ArgumentTypeError(f"must be one of {', '.join(choices)}, not {text!r}")
+        return value
+
+    return read
+
+
+_CLOUD_ID_RE = re.compile(r"^[a-z][a-z0-9.:-]{0,99}$")
+
+
+def _cloud_id(text: str) -> str:
+    """A project or location id; App Engine's partition prefix (``s~app``) is dropped."""
+    value = text.strip()
+    if len(value) > 2 and value[1] == "~":
+        value = value[2:]
+    if not _CLOUD_ID_RE.match(value):
+        raise argparse.ArgumentTypeError(
+            f"must be a lower-case id of letters, digits and '-' (e.g. my-proj), not {text!r}"
+        )
+    return value
+
+
+def _endpoint(text: str) -> str:
+    value = text.strip()
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or "/" in value:
+        raise argparse.ArgumentTypeError(f"must be host:port without a scheme, not {text!r}")
+    _port(port)
+    return value
 
 
 def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -189,6 +231,46 @@ SETTINGS: tuple[Setting, ...] = (
         "free port (REST is always served under /v2beta2/, /v2beta3/ and /v2/)",
         metavar="PORT",
     ),
+    # Forwarding to Cloud Tasks (docs/MIGRATION.md)
+    Setting(
+        "backend",
+        "--backend",
+        "TASKQUEUE_EMULATOR_BACKEND",
+        _choice(BACKENDS),
+        BACKEND_LOCAL,
+        f"where the queues live: {BACKEND_LOCAL} (this emulator's store, the default) or "
+        f"{BACKEND_CLOUD_TASKS} (forward every call to Cloud Tasks; needs "
+        "--cloud-tasks-project and --cloud-tasks-location)",
+        metavar="|".join(BACKENDS),
+    ),
+    Setting(
+        "cloud_tasks_project",
+        "--cloud-tasks-project",
+        "TASKQUEUE_EMULATOR_CLOUD_TASKS_PROJECT",
+        _cloud_id,
+        None,
+        "the Cloud Tasks project to forward to (s~/e~ prefixes are dropped)",
+        metavar="PROJECT",
+    ),
+    Setting(
+        "cloud_tasks_location",
+        "--cloud-tasks-location",
+        "TASKQUEUE_EMULATOR_CLOUD_TASKS_LOCATION",
+        _cloud_id,
+        None,
+        "the Cloud Tasks location to forward to (us-central1, ...)",
+        metavar="LOCATION",
+    ),
+    Setting(
+        "cloud_tasks_endpoint",
+        "--cloud-tasks-endpoint",
+        "TASKQUEUE_EMULATOR_CLOUD_TASKS_ENDPOINT",
+        _endpoint,
+        None,
+        "plaintext gRPC host:port of a Cloud Tasks emulator to forward to, with anonymous "
+        "credentials (default: cloudtasks.googleapis.com with Application Default Credentials)",
+        metavar="HOST:PORT",
+    ),
     # -- opt-in production behaviours (docs/TESTING.md); None: off, unless --like-production
     Setting(
         "lease_rate_limit",
@@ -245,15 +327,17 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface. Flags default to None; :func:`resolve` fills in the
-    environment variables and defaults."""
-    parser = argparse.ArgumentParser(
-        prog="taskqueue-emulator",
-        description="Local emulator for Google App Engine pull queues. Every flag can also be "
-        "set with the environment variable named in its help; a flag wins over its variable.",
-    )
-    for setting in SETTINGS:
+def build_parser(
+    rows: tuple[Setting, ...] = SETTINGS,
+    *,
+    prog: str = "taskqueue-emulator",
+    description: str = "Local emulator for Google App Engine pull queues. Every flag can also "
+    "be set with the environment variable named in its help; a flag wins over its variable.",
+) -> argparse.ArgumentParser:
+    """The command-line interface of ``rows`` (default: every setting). Flags default to
+    None; :func:`resolve` fills in the environment variables and defaults."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    for setting in rows:
         text = f"{setting.help} [env {setting.env}]".replace("%(default)s", str(setting.default))
         if setting.switch:
             parser.add_argument(
@@ -272,16 +356,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> argparse.Namespace:
-    """Fill every setting the command line left out from its environment variable (checked
-    like the flag; an error names the variable), else its default. Records in
+def resolve(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    rows: tuple[Setting, ...] = SETTINGS,
+) -> argparse.Namespace:
+    """Fill every setting of ``rows`` the command line left out from its environment
+    variable (checked like the flag; an error names the variable), else its default. Records in
     ``args.sources`` where each value came from (the flag, the variable, or ``default``).
 
     Raises:
         SystemExit: status 2 with one message naming the variable, for a bad value.
     """
     sources: dict[str, str] = {}
-    for setting in SETTINGS:
+    for setting in rows:
         if getattr(args, setting.dest) is not None:
             sources[setting.dest] = setting.flag
             continue
@@ -348,4 +436,31 @@ def production_from_environment() -> ProductionOptions:
         add_visibility_delay=from_environment("add_visibility_delay"),
         inject_faults=from_environment("inject_faults"),
         inject_faults_seed=from_environment("inject_faults_seed"),
+    )
+
+
+def rows(*dests: str) -> tuple[Setting, ...]:
+    """The rows of :data:`SETTINGS` named by ``dests``, in that order."""
+    return tuple(setting(dest) for dest in dests)
+
+
+def cloud_tasks_target(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> CloudTasksTarget:
+    """The Cloud Tasks location resolved settings name (see :func:`resolve`).
+
+    Raises:
+        SystemExit: status 2 naming the flag and the variable of a missing project or location.
+    """
+    for dest in ("cloud_tasks_project", "cloud_tasks_location"):
+        if getattr(args, dest) is None:
+            row = setting(dest)
+            parser.error(
+                f"forwarding to Cloud Tasks needs {row.flag} or {row.env} "
+                f"({row.metavar.lower() if row.metavar else dest})"
+            )
+    return CloudTasksTarget(
+        project=args.cloud_tasks_project,
+        location=args.cloud_tasks_location,
+        endpoint=args.cloud_tasks_endpoint,
     )

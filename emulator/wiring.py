@@ -2,16 +2,19 @@
 
 Used by the CLI, by the shim's embedded backend and by the pytest plugin's live server. This
 module knows nothing of HTTP: it imports no Flask, werkzeug or protobuf, even transitively
-(a test checks this), so an embedded emulator stays server-free. Serving a runtime is
-:func:`emulator.app.runtime_app` plus :mod:`emulator.server`.
+(a test checks this), so an embedded emulator stays server-free; the one exception is
+:func:`build_forwarding_runtime`, which imports google-cloud-tasks when it is called.
+Serving a runtime is :func:`emulator.app.runtime_app` plus :mod:`emulator.server`.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.config import ConfigWatcher
 from emulator.core.faults import FaultInjectingService, FaultPlan
 from emulator.core.pull_queue import LocalQueueService
@@ -31,17 +34,23 @@ class Runtime:
 
     ``service`` is the core with the production behaviours of ``production`` around it (see
     :func:`compose`); ``faults`` is the plan its fault injection follows (``fail_next``).
+    ``store`` is None when the service forwards to Cloud Tasks (``forwarding`` says where).
     """
 
     service: QueueService
     clock: ControllableClock
-    store: SqliteTaskStore
+    store: SqliteTaskStore | None
     faults: FaultPlan = field(default_factory=FaultPlan)
     production: ProductionOptions = field(default_factory=ProductionOptions)
+    forwarding: CloudTasksTarget | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
-        """Close the store."""
-        self.store.close()
+        """Close the store, or the channels to Cloud Tasks."""
+        if self.store is not None:
+            self.store.close()
+        for close in self.closers:
+            close()
 
 
 def build_runtime(
@@ -67,6 +76,37 @@ def build_runtime(
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(LocalQueueService(store, clock, watcher.current), clock, options)
     return Runtime(service, clock, store, plan, options)
+
+
+def build_forwarding_runtime(
+    queue_yaml: str | None,
+    target: CloudTasksTarget,
+    *,
+    clock: ControllableClock | None = None,
+    production: ProductionOptions | None = None,
+) -> Runtime:
+    """A runtime whose service forwards to Cloud Tasks at ``target``
+    (:class:`emulator.cloudtasks.service.CloudTasksQueueService`), inside the same production
+    behaviours as :func:`build_runtime`. The queue.yaml still gives the queues' names, modes
+    and retry settings; ``clock`` is what the service's "now" reads (default: the system's).
+
+    google-cloud-tasks (and protobuf) are imported here, only when forwarding is chosen.
+
+    Raises:
+        emulator.config.ConfigError: the queue.yaml cannot be used.
+        TaskQueueError: PERMISSION_DENIED: no endpoint and no Application Default Credentials.
+    """
+    from emulator.cloudtasks.clients import connect
+    from emulator.cloudtasks.service import CloudTasksQueueService
+
+    watcher = ConfigWatcher(queue_yaml, logger=_log)
+    watcher.load_initial()
+    clock = clock or ControllableClock()
+    clients = connect(target)
+    forwarding = CloudTasksQueueService(clients, target, watcher.current, clock)
+    options = with_fault_seed(production or ProductionOptions())
+    service, plan = compose(forwarding, clock, options)
+    return Runtime(service, clock, None, plan, options, target, [forwarding.close])
 
 
 def with_fault_seed(options: ProductionOptions) -> ProductionOptions:

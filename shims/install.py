@@ -17,6 +17,7 @@ testbed`` (datastore, memcache, ndb) works side by side with the shim's ``taskqu
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import importlib.abc
@@ -32,6 +33,7 @@ from pathlib import Path
 from types import ModuleType
 
 from emulator import settings
+from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.production import ProductionOptions, resolve_production
 from shims import backends
@@ -141,8 +143,18 @@ def install(
     inject_faults: str | None = None,
     inject_faults_seed: int | None = None,
     like_production: bool | None = None,
+    backend: str = settings.BACKEND_LOCAL,
+    project: str | None = None,
+    location: str | None = None,
+    endpoint: str | None = None,
 ) -> None:
     """Make ``google.appengine.api.taskqueue`` the emulator's shim.
+
+    With ``backend="cloudtasks"`` the shim forwards every call to Cloud Tasks in ``project``
+    and ``location`` (docs/MIGRATION.md), with no emulator at all: ``endpoint`` None is the
+    real service with Application Default Credentials, ``"host:port"`` a plaintext gRPC
+    Cloud Tasks emulator. ``queue_yaml`` still gives the queues' names and modes (the
+    production settings below apply to the embedded emulator only).
 
     The backend is remote when ``TASKQUEUE_EMULATOR_HOST`` is set (when a call is made),
     embedded otherwise: ``queue_yaml`` (default: ``TASKQUEUE_EMULATOR_QUEUE_YAML``; None means
@@ -167,11 +179,13 @@ def install(
     Raises:
         RuntimeError: ``use_sdk=True`` without ``TASKQUEUE_EMULATOR_HOST``.
         ImportError: ``use_sdk=True`` and Google's SDK is not installed.
-        ValueError: a production setting (or its variable) is unusable; the message names it.
+        ValueError: a production setting (or its variable) is unusable, or the backend, the
+            project or the location; the message names it.
     """
     if use_sdk:
         _install_sdk()
         return
+    target = _cloud_tasks_target(backend, project, location, endpoint)
     production = _production(
         lease_rate_limit=lease_rate_limit,
         add_visibility_delay=add_visibility_delay,
@@ -181,9 +195,10 @@ def install(
     )
     global _installation
     with _lock:
-        backends.configure_embedded(
-            queue_yaml or os.environ.get(backends.ENV_QUEUE_YAML), storage, production
-        )
+        chosen_yaml = queue_yaml or os.environ.get(backends.ENV_QUEUE_YAML)
+        backends.configure_embedded(chosen_yaml, storage, production)
+        if target is not None:
+            backends.configure_cloud_tasks(chosen_yaml, target)
         if _installation is not None:
             return
         installation = _Installation()
@@ -200,6 +215,34 @@ def install(
             # A module-level __getattr__ (PEP 562), set only while the shim is installed.
             modules[TASKQUEUE].__dict__["__getattr__"] = installation.finder.package_attribute
         _installation = installation
+
+
+def _cloud_tasks_target(
+    backend: str, project: str | None, location: str | None, endpoint: str | None
+) -> CloudTasksTarget | None:
+    """The target of ``backend="cloudtasks"`` (None for the local backends), its values read
+    as the CLI's ``--cloud-tasks-*`` flags read theirs.
+
+    Raises:
+        ValueError: an unknown backend, or a missing or unusable project, location, endpoint.
+    """
+    if backend == settings.BACKEND_LOCAL:
+        return None
+    if backend != settings.BACKEND_CLOUD_TASKS:
+        raise ValueError(f"backend must be one of {', '.join(settings.BACKENDS)}, not {backend!r}")
+    given = {"cloud_tasks_project": project, "cloud_tasks_location": location}
+    values = {}
+    for dest, value in {**given, "cloud_tasks_endpoint": endpoint}.items():
+        argument = dest.removeprefix("cloud_tasks_")
+        if value is None:
+            if dest in given:
+                raise ValueError(f"backend={backend!r} needs {argument}=...")
+            continue
+        try:
+            values[argument] = settings.setting(dest).parse(value)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"{argument}: {exc}") from None
+    return CloudTasksTarget(**values)
 
 
 def _production(**given: object) -> ProductionOptions:

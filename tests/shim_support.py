@@ -193,9 +193,16 @@ def live_server(
     ``production`` behaviours; default none)."""
     path = None if queue_yaml is None else str(queue_yaml)
     runtime = build_runtime(path, ":memory:", production=production)
+    with serving(runtime, test_control=test_control) as server:
+        yield LiveServer(runtime, server)
+
+
+@contextlib.contextmanager
+def serving(runtime: Runtime, *, test_control: bool = False) -> Iterator[ServerThread]:
+    """Serve ``runtime`` on a free port for the duration of the block; then close it."""
     server = ServerThread(runtime_app(runtime, enable_test_control=test_control)).start()
     try:
-        yield LiveServer(runtime, server)
+        yield server
     finally:
         server.stop()
         runtime.close()

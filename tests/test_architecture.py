@@ -33,6 +33,7 @@ PURE_FORBIDDEN = (
     "emulator.app",
     "emulator.wiring",
     "emulator.cli",
+    "emulator.cloudtasks",
     "flask",
     "werkzeug",
     "sqlite3",
@@ -52,6 +53,24 @@ FACE_FORBIDDEN = (
     "shims",
 )
 HTTP_STACK = ("flask", "werkzeug", "google.protobuf")
+#: What the forwarding service (a second QueueService, not a face) must not import.
+FORWARDING_FORBIDDEN = (
+    "emulator.faces",
+    "emulator.store",
+    "emulator.core.pull_queue",
+    "emulator.wiring",
+    "emulator.server",
+    "emulator.app",
+    "emulator.cli",
+    "emulator.settings",
+    "shims",
+    "flask",
+    "werkzeug",
+    "sqlite3",
+)
+#: The modules :func:`emulator.wiring.build_forwarding_runtime` imports when it is called,
+#: and only then (google-cloud-tasks, hence protobuf).
+WIRING_LAZY = ("emulator.cloudtasks.clients", "emulator.cloudtasks.service")
 
 
 def _module_name(path: Path) -> str:
@@ -100,13 +119,16 @@ def _with_parents(module: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def transitive_imports(module: str) -> set[str]:
-    """Every module importing ``module`` may load, following our own modules' sources."""
+def transitive_imports(module: str, pruned: tuple[str, ...] = ()) -> set[str]:
+    """Every module importing ``module`` may load, following our own modules' sources (not
+    through ``pruned``)."""
     seen: set[str] = set()
     todo = [module]
     while todo:
         current = todo.pop()
         for name in direct_imports(current):
+            if _matches(name, pruned):
+                continue
             for step in _with_parents(name):
                 if step not in seen:
                     seen.add(step)
@@ -161,9 +183,46 @@ def test_faces_reach_the_service_only_through_its_protocol() -> None:
 
 def test_wiring_loads_no_http_stack_even_transitively() -> None:
     offenders = {
-        name for name in transitive_imports("emulator.wiring") if _matches(name, HTTP_STACK)
+        name
+        for name in transitive_imports("emulator.wiring", WIRING_LAZY)
+        if _matches(name, HTTP_STACK)
     }
     assert not offenders
+
+
+def test_wiring_imports_the_forwarding_service_only_inside_its_builder() -> None:
+    """What the previous test prunes is imported in ``build_forwarding_runtime`` alone."""
+    tree = _tree("emulator.wiring")
+    top_level = {
+        node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module is not None
+    }
+    assert not {name for name in top_level if _matches(name, WIRING_LAZY)}
+    lazy = {
+        function.name
+        for function in ast.walk(tree)
+        if isinstance(function, ast.FunctionDef)
+        for node in ast.walk(function)
+        if isinstance(node, ast.ImportFrom) and _matches(node.module or "", WIRING_LAZY)
+    }
+    assert lazy == {"build_forwarding_runtime"}
+
+
+def test_the_forwarding_service_is_a_service_not_a_face() -> None:
+    offenders = {
+        f"{module} imports {name}"
+        for module in _modules(EMULATOR / "cloudtasks")
+        for name in transitive_imports(module)
+        if _matches(name, FORWARDING_FORBIDDEN)
+    }
+    assert not offenders
+
+
+def test_the_forwarding_target_loads_no_google_library() -> None:
+    """The settings name a target without loading protobuf."""
+    names = transitive_imports("emulator.cloudtasks.target")
+    assert not {name for name in names if _matches(name, ("google", "grpc"))}
 
 
 def test_the_json_codec_loads_no_http_stack() -> None:

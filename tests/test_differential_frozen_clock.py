@@ -42,7 +42,6 @@ from typing import Any, ClassVar
 
 import pytest
 from google.appengine.api import apiproxy_stub_map
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -54,6 +53,7 @@ from hypothesis.stateful import (
 
 from shims import backends, testing
 from shims.sdk.stub import EmulatorTaskQueueStub
+from tests.differential_support import SETTINGS, Outcome, outcome
 from tests.shim_support import (
     LIMITED,
     PULL,
@@ -76,24 +76,6 @@ PULL_QUEUES = [PULL, PULL_B, LIMITED]
 ADD_QUEUES = [PULL, PULL, PULL, LIMITED, PULL_B, "nope"]
 NAMES = ["alpha", "beta", "delta", "gamma", "omega"]
 MAX_AUTO_NAMES = 9  #: task1..task9 sort in the order they were chosen
-
-#: Example and step counts come from the Hypothesis profile (tests/conftest.py).
-SETTINGS = settings(
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-
-Outcome = tuple[str | None, Any]
-
-
-def outcome(call: Callable[[], Any]) -> Outcome:
-    """``(exception class name or None, value)``."""
-    try:
-        return None, call()
-    except Exception as exc:  # compared by type name across the module trees
-        return type(exc).__name__, None
 
 
 @dataclass(frozen=True)

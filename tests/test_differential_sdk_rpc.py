@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
 from shims.sdk.stub import EmulatorTaskQueueStub
+from tests.differential_support import DODGE_SECONDS
 from tests.rpc_support import (
     LIMITED,
     PULL,
@@ -60,8 +61,7 @@ MAX_AUTO_NAMES = 9
 
 #: How long a lease rule first lets pass (0: lease at the very instant of earlier adds).
 WAITS = st.sampled_from([0, 0.5, 0.5, 1])
-#: How far both clocks move to step off an instant where an ETA equals now.
-DODGE_SECONDS = 0.125
+
 PULL_QUEUES = (PULL, LIMITED)
 GOOGLE: Final = 0
 EMULATOR: Final = 1

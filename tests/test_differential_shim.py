@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -38,6 +37,7 @@ from hypothesis.stateful import (
 )
 
 from shims import backends, testing
+from tests.differential_support import DODGE_SECONDS, SETTINGS, Outcome, outcome
 from tests.shim_support import (
     LIMITED,
     PULL,
@@ -60,26 +60,6 @@ TAGS = [None, "a", "b"]
 #: Where tasks are added and leased: mostly one queue, so leases find what adds left.
 ADD_QUEUES = [PULL, PULL, PULL, LIMITED, PULL_B, "nope"]
 TICKS = st.sampled_from([True, True, False])
-#: How far both clocks move to step off an instant where an ETA equals now.
-DODGE_SECONDS = 0.125
-
-#: Example and step counts come from the Hypothesis profile (tests/conftest.py).
-SETTINGS = settings(
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-
-Outcome = tuple[str | None, Any]
-
-
-def outcome(call: Callable[[], Any]) -> Outcome:
-    """``(exception class name or None, value)``."""
-    try:
-        return None, call()
-    except Exception as exc:  # compared by type name across the two module trees
-        return type(exc).__name__, None
 
 
 task_specs = st.fixed_dictionaries(

@@ -17,16 +17,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def plugin_args() -> list[str]:
-    """``-p shims.pytest_plugin`` unless the package's entry point already loads it."""
-    for entry in importlib.metadata.entry_points(group="pytest11"):
-        if entry.value == "shims.pytest_plugin":
-            return []
+    """Load our plugin explicitly: inner sessions run with plugin autoloading off.
+
+    Autoloading would import every installed plugin (Hypothesis, schemathesis, ...) in each
+    inner session, several times the cost of the session itself; what the entry point does
+    is tested once, by ``test_the_installed_entry_point_loads_the_plugin``."""
     return ["-p", "shims.pytest_plugin"]
+
+
+def isolate(monkeypatch: pytest.MonkeyPatch, pythonpath: str = str(ROOT)) -> None:
+    """Inner sessions import this checkout and load no plugin but the ones they name."""
+    monkeypatch.setenv("PYTHONPATH", pythonpath)
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
 
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    isolate(monkeypatch)
     monkeypatch.delenv("TASKQUEUE_EMULATOR_HOST", raising=False)
     monkeypatch.delenv("TASKQUEUE_EMULATOR_QUEUE_YAML", raising=False)
     pytester.makefile(".yaml", queue=QUEUE_YAML)
@@ -160,3 +167,16 @@ def test_clock_is_back_to_real_time_after_a_test(taskqueue_emulator, taskqueue):
 def test_clock_fixture_on_both_backends(inner: pytest.Pytester) -> None:
     inner.makepyfile(CLOCK_TESTS)
     run(inner, "--taskqueue-yaml", "queue.yaml").assert_outcomes(passed=5)
+
+
+def test_the_installed_entry_point_loads_the_plugin(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entry_points = importlib.metadata.entry_points(group="pytest11")
+    if not any(entry.value == "shims.pytest_plugin" for entry in entry_points):
+        pytest.skip("the package is not installed: no pytest11 entry point to test")
+    monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    monkeypatch.delenv("TASKQUEUE_EMULATOR_HOST", raising=False)
+    pytester.makepyfile(test_plugin="def test_fixture(taskqueue):\n    taskqueue.Queue()\n")
+
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

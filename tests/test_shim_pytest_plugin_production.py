@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.shim_support import QUEUE_YAML
-from tests.test_shim_pytest_plugin import plugin_args
+from tests.test_shim_pytest_plugin import isolate, plugin_args
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def test_the_limit(taskqueue, taskqueue_clock{server}):
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    isolate(monkeypatch)
     for name in ("HOST", "QUEUE_YAML", "LEASE_RATE_LIMIT", "INJECT_FAULTS", "LIKE_PRODUCTION"):
         monkeypatch.delenv(f"TASKQUEUE_EMULATOR_{name}", raising=False)
     pytester.makefile(".yaml", queue=QUEUE_YAML)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_shim_pytest_plugin import plugin_args
+from tests.test_shim_pytest_plugin import isolate, plugin_args
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.e2e
@@ -61,7 +61,7 @@ def test_the_pytest_example_passes(
 ) -> None:
     for key in [k for k in os.environ if k.startswith("TASKQUEUE_EMULATOR")]:
         monkeypatch.delenv(key)
-    monkeypatch.setenv("PYTHONPATH", f"{pytester.path}{os.pathsep}{ROOT}")
+    isolate(monkeypatch, f"{pytester.path}{os.pathsep}{ROOT}")
     _write(pytester.path, "worker.py", "queue.yaml", "conftest.py", "pytest.ini", "test_worker.py")
 
     result = pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider")

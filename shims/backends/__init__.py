@@ -1,11 +1,13 @@
 """Which backend the shim talks to: :func:`current`, :func:`use`, :func:`configure_embedded`.
 
 The backends (:mod:`~shims.backends.protocol` says what they do): :mod:`~shims.backends.embedded`
-drives the emulator's core in this process (no server, no HTTP) and
+drives the emulator's core in this process (no server, no HTTP),
 :mod:`~shims.backends.remote` talks to an emulator's JSON API over HTTP
-(:mod:`~shims.backends.http`).
+(:mod:`~shims.backends.http`) and :mod:`~shims.backends.cloudtasks` forwards to Cloud Tasks
+in this process.
 
-Which backend :func:`current` returns: the one set with :func:`use` if any; otherwise a remote
+Which backend :func:`current` returns: the one set with :func:`use` if any; otherwise the
+Cloud Tasks backend if :func:`configure_cloud_tasks` chose it; otherwise a remote
 backend for ``TASKQUEUE_EMULATOR_HOST`` when that variable is set (read at each call, so a
 test can point the shim at a server by setting it); otherwise the embedded backend built from
 :func:`configure_embedded`'s settings (default: ``TASKQUEUE_EMULATOR_QUEUE_YAML`` and an
@@ -21,6 +23,8 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
+from emulator.cloudtasks.target import CloudTasksTarget
+from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.production import ProductionOptions
 from emulator.settings import HOST_ENV, QUEUE_YAML_ENV, production_from_environment
@@ -39,6 +43,7 @@ __all__ = [
     "ControlledBackend",
     "QueueView",
     "close_all",
+    "configure_cloud_tasks",
     "configure_embedded",
     "current",
     "use",
@@ -60,7 +65,18 @@ class EmbeddedSettings:
     production: ProductionOptions | None = None
 
 
+@dataclass(frozen=True)
+class CloudTasksSettings:
+    """How to build the Cloud Tasks backend."""
+
+    queue_yaml: str | None
+    target: CloudTasksTarget
+    clock: ControllableClock | None = None
+
+
 _lock = threading.RLock()
+_forwarding: CloudTasksSettings | None = None
+_cloud_tasks: ControlledBackend | None = None
 _explicit: ControlledBackend | None = None
 _settings: EmbeddedSettings | None = None
 _embedded: ControlledBackend | None = None
@@ -91,6 +107,28 @@ def configure_embedded(
     with _lock:
         _settings = EmbeddedSettings(queue_yaml, storage, production)
         old, _embedded = _embedded, None
+    _drop_cloud_tasks()
+    if old is not None:
+        old.close()
+
+
+def configure_cloud_tasks(
+    queue_yaml: str | None, target: CloudTasksTarget, clock: ControllableClock | None = None
+) -> None:
+    """Make :func:`current` forward to Cloud Tasks at ``target`` (built lazily, queue.yaml
+    ``queue_yaml``; ``clock``: what "now" reads, default the system's), ahead of
+    ``TASKQUEUE_EMULATOR_HOST`` and the embedded emulator, until :func:`configure_embedded`
+    or :func:`close_all`."""
+    global _forwarding
+    _drop_cloud_tasks()
+    with _lock:
+        _forwarding = CloudTasksSettings(queue_yaml, target, clock)
+
+
+def _drop_cloud_tasks() -> None:
+    global _forwarding, _cloud_tasks
+    with _lock:
+        old, _cloud_tasks, _forwarding = _cloud_tasks, None, None
     if old is not None:
         old.close()
 
@@ -100,6 +138,8 @@ def current() -> ControlledBackend:
     with _lock:
         if _explicit is not None:
             return _explicit
+        if _forwarding is not None:
+            return _cloud_tasks_backend(_forwarding)
         host = os.environ.get(ENV_HOST, "").strip()
         if host:
             return _remote_for(host)
@@ -115,6 +155,15 @@ def _remote_for(host: str) -> ControlledBackend:
     return backend
 
 
+def _cloud_tasks_backend(settings: CloudTasksSettings) -> ControlledBackend:
+    global _cloud_tasks
+    if _cloud_tasks is None:
+        from shims.backends.cloudtasks import CloudTasksBackend
+
+        _cloud_tasks = CloudTasksBackend.build(settings.queue_yaml, settings.target, settings.clock)
+    return _cloud_tasks
+
+
 def _default_embedded() -> ControlledBackend:
     global _embedded
     if _embedded is None:
@@ -127,8 +176,10 @@ def _default_embedded() -> ControlledBackend:
 
 
 def close_all() -> None:
-    """Close and forget every automatically created backend (not one set with :func:`use`)."""
+    """Close and forget every automatically created backend (not one set with :func:`use`),
+    and the choice of Cloud Tasks."""
     global _embedded
+    _drop_cloud_tasks()
     with _lock:
         backends = [b for b in (_embedded, *_remotes.values()) if b is not None]
         _embedded = None
