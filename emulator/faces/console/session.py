@@ -14,11 +14,13 @@ from typing import Final
 from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
+from emulator.faces.rpc_http import RPC_PATH
+
 #: Path prefixes of the faces that never use the session (everything else may be the
 #: console's: ``/``, ``/queues/...``, ``/login``, its static files, its error pages).
 API_PREFIXES: Final = (
     "/v1/",
-    "/rpc_http",
+    RPC_PATH,
     "/_emulator/",
     "/healthz",
     "/openapi.json",
