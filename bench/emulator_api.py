@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,8 +18,11 @@ from typing import Any
 ENV_HOST = "TASKQUEUE_EMULATOR_HOST"
 
 
-def server_command(port: int, storage: str, queue_yaml: str) -> list[str]:
-    """The command line that starts the emulator as a user would (``python -m emulator``)."""
+def server_command(
+    port: int, storage: str, queue_yaml: str, extra: Sequence[str] = ()
+) -> list[str]:
+    """The command line that starts the emulator as a user would (``python -m emulator``),
+    with the flags ``extra`` (e.g. ``--inject-faults SPEC``) at the end."""
     return [
         sys.executable,
         "-m",
@@ -32,6 +35,7 @@ def server_command(port: int, storage: str, queue_yaml: str) -> list[str]:
         queue_yaml,
         "--log-level",
         "WARNING",
+        *extra,
     ]
 
 

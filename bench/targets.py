@@ -23,6 +23,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -85,12 +86,13 @@ def remove_db(path: str) -> None:
 
 class Server:
     """``python -m emulator`` in a subprocess on ``storage``; ``startup_s`` is the time from
-    spawning it to the first ``200`` from ``GET /healthz``."""
+    spawning it to the first ``200`` from ``GET /healthz``. ``extra`` flags go at the end of
+    its command line."""
 
-    def __init__(self, storage: str, queue_yaml: str) -> None:
+    def __init__(self, storage: str, queue_yaml: str, extra: Sequence[str] = ()) -> None:
         start = time.perf_counter()
         self.proc = subprocess.Popen(
-            emulator_api.server_command(0, storage, queue_yaml),
+            emulator_api.server_command(0, storage, queue_yaml, extra),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -116,6 +118,11 @@ class Server:
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def kill(self) -> None:
+        """``kill -9`` the server and reap it."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

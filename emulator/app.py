@@ -10,16 +10,19 @@ from emulator.core.service import QueueService
 from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
+from emulator.faces.body_limit import ChunkedBodyLimit
 from emulator.faces.cloud_tasks.blueprint import create_cloud_tasks_blueprint
 from emulator.faces.console import paths as console_paths
 from emulator.faces.console.login import login_redirect
 from emulator.faces.console.views import create_console
 from emulator.faces.control.faults import create_faults_blueprint
 from emulator.faces.control.views import create_control_blueprint
+from emulator.faces.identity import read_identity_header
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
 from emulator.faces.json.openapi import openapi_document
 from emulator.faces.rpc_http.views import create_rpc_blueprint
+from emulator.pruning import TombstonePruner
 from emulator.wiring import Runtime
 
 
@@ -30,6 +33,7 @@ def create_app(
     enable_test_control: bool = False,
     auth_token: str | None = None,
     faults: FaultPlan | None = None,
+    identity_header: str | None = None,
 ) -> Flask:
     """Build the emulator's WSGI app.
 
@@ -41,14 +45,19 @@ def create_app(
         auth_token: if given, every route but ``/healthz`` requires it
             (:mod:`emulator.faces.auth`).
         faults: the fault plan ``service`` follows (``emulator.wiring.compose``).
+        identity_header: every request acts as the identity in this header (for queue.yaml
+            ``acl``, which ``service`` checks: :mod:`emulator.faces.identity`).
 
     Raises:
         ValueError: test control requested without a controllable clock.
     """
     app = Flask("emulator")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES  # a declared length: each face
+    app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, MAX_REQUEST_SIZE_BYTES)  # type: ignore[method-assign]
     app.json.sort_keys = False  # type: ignore[attr-defined]
     register_error_handlers(app)
+    if identity_header is not None:
+        read_identity_header(app, identity_header)
     console = create_console(service, auth_token=auth_token)  # the web console at /
     if auth_token is not None:
         auth.require_token(app, auth_token, refusals={console_paths.BLUEPRINT: login_redirect})
@@ -83,13 +92,22 @@ def create_app(
 
 
 def runtime_app(
-    runtime: Runtime, *, enable_test_control: bool = False, auth_token: str | None = None
+    runtime: Runtime,
+    *,
+    enable_test_control: bool = False,
+    auth_token: str | None = None,
+    identity_header: str | None = None,
 ) -> Flask:
-    """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock."""
-    return create_app(
+    """The WSGI app over a :class:`~emulator.wiring.Runtime`'s service and clock; with a
+    tombstone retention, its pruner runs while the app is served."""
+    app = create_app(
         runtime.service,
         clock=runtime.clock,
         enable_test_control=enable_test_control,
         auth_token=auth_token,
         faults=runtime.faults,
+        identity_header=identity_header,
     )
+    if runtime.retention is not None:
+        background.register(app, TombstonePruner(runtime.retention))
+    return app

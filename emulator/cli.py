@@ -10,6 +10,7 @@ on its own is logged and ends the program with exit status 1.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from emulator.check_command import CHECK_COMMAND, check_main
 from emulator.config import ConfigError
 from emulator.domain.errors import TaskQueueError
 from emulator.domain.limits import MEMORY_STORAGE
+from emulator.domain.retention import format_duration
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import (
@@ -58,6 +60,27 @@ def _fail(message: str) -> int:
     return 2
 
 
+def exposure_warning(host: str, *, has_token: bool) -> str | None:
+    """The warning for listening on ``host`` when it is not a loopback address, else None;
+    it suggests ``--auth-token`` unless the server has a token (``has_token``)."""
+    if host.strip().lower() == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host.strip("[]")).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may resolve to any interface
+    advice = (
+        "only callers with the token get in (--auth-token is set)"
+        if has_token
+        else "require a token with --auth-token TOKEN (or TASKQUEUE_EMULATOR_AUTH_TOKEN)"
+    )
+    return (
+        f"WARNING: listening on {host}, which is not a loopback address: anyone who can "
+        f"reach this machine on the network can read, add and delete tasks; {advice}"
+    )
+
+
 def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
     config = runtime.service.config()
     queues = ", ".join(f"{q.name} ({q.mode.label})" for q in config.queues.values())
@@ -79,6 +102,10 @@ def _describe(runtime: Runtime, address: str, args: argparse.Namespace) -> str:
         lines.append(
             f"  auth: every route but /healthz requires the token ({args.sources['auth_token']}); "
             f"clients send it from {AUTH_TOKEN_ENV}"
+        )
+    if args.tombstone_ttl is not None:
+        lines.append(
+            f"  tombstones: forgotten {format_duration(args.tombstone_ttl)} after the delete"
         )
     lines.extend(f"  {line}" for line in runtime.production.describe())
     return "\n".join(lines)
@@ -126,6 +153,7 @@ def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcSe
             args.host,
             args.cloud_tasks_grpc_port,
             authorize=token_check(args.auth_token),
+            identity_header=args.identity_header,
         )
     except OSError as exc:
         raise OSError(f"{args.sources['cloud_tasks_grpc_port']}: {exc}") from None
@@ -146,7 +174,10 @@ def _runtime(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runti
                 f"{BACKEND_CLOUD_TASKS}: Cloud Tasks' clock and contents cannot be controlled"
             )
         return build_forwarding_runtime(
-            args.queue_yaml, target, production=production_options(args)
+            args.queue_yaml,
+            target,
+            production=production_options(args),
+            enforce_acl=args.identity_header is not None,
         )
     default_storage = os.path.normpath(args.storage) == os.path.normpath(DEFAULT_STORAGE)
     try:
@@ -155,6 +186,8 @@ def _runtime(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runti
             args.storage,
             create_parent=default_storage,
             production=production_options(args),
+            tombstone_ttl_seconds=args.tombstone_ttl,
+            enforce_acl=args.identity_header is not None,
         )
     except StoreError as exc:
         message = f"{args.sources['storage']}: {exc}" if not default_storage else str(exc)
@@ -176,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc))
     try:
         app = runtime_app(
-            runtime, enable_test_control=args.enable_test_control, auth_token=args.auth_token
+            runtime,
+            enable_test_control=args.enable_test_control,
+            auth_token=args.auth_token,
+            identity_header=args.identity_header,
         )
         server = make_wsgi_server(app, args.host, args.port)
     except OSError as exc:
@@ -188,6 +224,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.server_close()
         runtime.close()
         return _fail(str(exc))
+    warning = exposure_warning(args.host, has_token=args.auth_token is not None)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
+        _log.warning("%s", warning)
     host = f"[{args.host}]" if ":" in args.host else args.host  # IPv6 literal
     address = f"{host}:{server.port}"
     banner = _describe(runtime, address, args) + "\n" + _cloud_tasks_banner(address, grpc)

@@ -17,6 +17,7 @@ from typing import Any
 from emulator import __version__
 from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.domain.faults import parse_fault_spec
+from emulator.domain.identity import DEFAULT_IDENTITY_HEADER
 from emulator.domain.limits import (
     MEMORY_STORAGE,
     PRODUCTION_ADD_VISIBILITY_DELAY_SECONDS,
@@ -30,6 +31,7 @@ from emulator.domain.production import (
     parse_visibility_delay,
     resolve_production,
 )
+from emulator.domain.retention import PRODUCTION_TOMBSTONE_TTL, parse_duration
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8089
@@ -47,6 +49,11 @@ BACKENDS = (BACKEND_LOCAL, BACKEND_CLOUD_TASKS)
 CLOUD_TASKS_TARGET = ("cloud_tasks_project", "cloud_tasks_location", "cloud_tasks_endpoint")
 #: The server's bearer token (``--auth-token``); the shim and the SDK stub send it.
 AUTH_TOKEN_ENV = "TASKQUEUE_EMULATOR_AUTH_TOKEN"
+#: The header the server reads identities from (``--identity-header``); the shim sends its
+#: identity in it (default X-Goog-Authenticated-User-Email).
+IDENTITY_HEADER_ENV = "TASKQUEUE_EMULATOR_IDENTITY_HEADER"
+#: The identity (an e-mail address) the shim and the SDK stub send.
+IDENTITY_ENV = "TASKQUEUE_EMULATOR_IDENTITY"
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,15 @@ def _token(text: str) -> str:
     if not token or any(c.isspace() or not c.isprintable() for c in token) or not token.isascii():
         raise argparse.ArgumentTypeError("must be printable ASCII without spaces")
     return token
+
+
+def _header_name(text: str) -> str:
+    name = text.strip()
+    if not name or not all(c.isascii() and (c.isalnum() or c in "-_") for c in name):
+        raise argparse.ArgumentTypeError(
+            f"must be an HTTP header name (letters, digits, '-'), not {text!r}"
+        )
+    return name
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
@@ -219,6 +235,28 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "require 'Authorization: Bearer TOKEN' on every route but /healthz (default: none)",
         metavar="TOKEN",
+    ),
+    Setting(
+        "tombstone_ttl",
+        "--tombstone-ttl",
+        "TASKQUEUE_EMULATOR_TOMBSTONE_TTL",
+        _checked(parse_duration),
+        None,
+        "forget a deleted task's name (its tombstone) this long after the delete, e.g. "
+        f"{PRODUCTION_TOMBSTONE_TTL} as production, 36h, 90m; 0: at the next pruning pass "
+        "(default: keep tombstones forever)",
+        metavar="DURATION",
+    ),
+    Setting(
+        "identity_header",
+        "--identity-header",
+        IDENTITY_HEADER_ENV,
+        _header_name,
+        None,
+        "enforce queue.yaml acl entries against the caller's e-mail address in this header, "
+        f"e.g. {DEFAULT_IDENTITY_HEADER} (its accounts.google.com: prefix is stripped; "
+        "default: acl not enforced)",
+        metavar="NAME",
     ),
     # Cloud Tasks (docs/CLOUD_TASKS.md): REST is always on the main port.
     Setting(

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field, replace
 
 from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.config import ConfigWatcher
+from emulator.core.acl import AclService
 from emulator.core.faults import FaultInjectingService, FaultPlan
 from emulator.core.pull_queue import LocalQueueService
 from emulator.core.rate_limit import RateLimitedService
+from emulator.core.retention import TombstoneRetention
 from emulator.core.service import QueueService
 from emulator.core.visibility import VisibilityDelayService
 from emulator.domain.clock import Clock, ControllableClock
@@ -33,7 +35,9 @@ class Runtime:
     """A ready-to-use service with the parts a caller may need to reach.
 
     ``service`` is the core with the production behaviours of ``production`` around it (see
-    :func:`compose`); ``faults`` is the plan its fault injection follows (``fail_next``).
+    :func:`compose`); ``faults`` is the plan its fault injection follows (``fail_next``);
+    ``retention`` forgets old tombstones (``--tombstone-ttl``; None: kept forever), run in
+    the background by a server (:mod:`emulator.pruning`).
     ``store`` is None when the service forwards to Cloud Tasks (``forwarding`` says where).
     """
 
@@ -42,6 +46,7 @@ class Runtime:
     store: SqliteTaskStore | None
     faults: FaultPlan = field(default_factory=FaultPlan)
     production: ProductionOptions = field(default_factory=ProductionOptions)
+    retention: TombstoneRetention | None = None
     forwarding: CloudTasksTarget | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
@@ -60,10 +65,15 @@ def build_runtime(
     clock: ControllableClock | None = None,
     create_parent: bool = False,
     production: ProductionOptions | None = None,
+    tombstone_ttl_seconds: int | None = None,
+    enforce_acl: bool = False,
 ) -> Runtime:
     """Load the config (raising ``ConfigError`` if it is bad) and open the store
     (``create_parent``: create the storage file's directory if it is missing); the service
-    has the ``production`` behaviours (default: none).
+    has the ``production`` behaviours (default: none); tombstones older than
+    ``tombstone_ttl_seconds`` are forgotten by ``Runtime.retention`` (None: kept forever);
+    with ``enforce_acl`` queue.yaml ``acl`` entries are checked against the identity the
+    faces set (``--identity-header``; :class:`emulator.core.acl.AclService`).
 
     Raises:
         emulator.config.ConfigError: the queue.yaml cannot be used.
@@ -71,11 +81,18 @@ def build_runtime(
     """
     watcher = ConfigWatcher(queue_yaml, logger=_log)
     watcher.load_initial()
-    store = SqliteTaskStore(storage, create_parent=create_parent)
     clock = clock or ControllableClock()
+    store = SqliteTaskStore(storage, create_parent=create_parent, clock=clock)
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(LocalQueueService(store, clock, watcher.current), clock, options)
-    return Runtime(service, clock, store, plan, options)
+    if enforce_acl:
+        service = AclService(service)  # outermost: a refused call reaches no fault or store
+    retention = (
+        None
+        if tombstone_ttl_seconds is None
+        else TombstoneRetention(store, clock, tombstone_ttl_seconds)
+    )
+    return Runtime(service, clock, store, plan, options, retention=retention)
 
 
 def build_forwarding_runtime(
@@ -84,11 +101,13 @@ def build_forwarding_runtime(
     *,
     clock: ControllableClock | None = None,
     production: ProductionOptions | None = None,
+    enforce_acl: bool = False,
 ) -> Runtime:
     """A runtime whose service forwards to Cloud Tasks at ``target``
     (:class:`emulator.cloudtasks.service.CloudTasksQueueService`), inside the same production
     behaviours as :func:`build_runtime`. The queue.yaml still gives the queues' names, modes
-    and retry settings; ``clock`` is what the service's "now" reads (default: the system's).
+    and retry settings; ``clock`` is what the service's "now" reads (default: the system's);
+    ``enforce_acl`` as for :func:`build_runtime`.
 
     google-cloud-tasks (and protobuf) are imported here, only when forwarding is chosen.
 
@@ -106,7 +125,11 @@ def build_forwarding_runtime(
     forwarding = CloudTasksQueueService(clients, target, watcher.current, clock)
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(forwarding, clock, options)
-    return Runtime(service, clock, None, plan, options, target, [forwarding.close])
+    if enforce_acl:
+        service = AclService(service)
+    return Runtime(
+        service, clock, None, plan, options, forwarding=target, closers=[forwarding.close]
+    )
 
 
 def with_fault_seed(options: ProductionOptions) -> ProductionOptions:

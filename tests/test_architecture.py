@@ -6,7 +6,8 @@
   implementation (only :mod:`emulator.app` and :mod:`emulator.wiring` assemble those);
 * :mod:`emulator.wiring` (what the embedded shim builds on) imports no Flask, werkzeug or
   protobuf, even transitively; only :mod:`emulator.server` imports ``werkzeug.serving``;
-* an embedded ``add`` and lease in a fresh process load neither Flask, werkzeug nor protobuf.
+* an embedded ``add`` and lease in a fresh process load neither Flask, werkzeug nor protobuf;
+* the reliability harness (``bench/reliability``) imports neither ``emulator`` nor ``shims``.
 
 Imports are read from the source (every ``import`` statement, also those inside functions),
 so a lazy import counts as much as a top-level one.
@@ -178,6 +179,19 @@ def test_faces_reach_the_service_only_through_its_protocol() -> None:
         for name in direct_imports(module)
         if _matches(name, FACE_FORBIDDEN)
     }
+    assert not offenders
+
+
+def test_the_reliability_harness_reaches_emulator_and_shims_only_through_bench() -> None:
+    # bench/reliability drives servers and clients as a user would: through bench.emulator_api
+    # (the one file that knows the packages' entry points) and bench.targets, never inside
+    offenders = {
+        f"{module} imports {name}"
+        for module in _modules(ROOT / "bench" / "reliability")
+        for name in direct_imports(module)
+        if _matches(name, ("emulator", "shims"))
+    }
+    assert _modules(ROOT / "bench" / "reliability")
     assert not offenders
 
 

@@ -209,11 +209,11 @@ def test_unreadable_bodies_are_invalid_argument(api: Api, raw: bytes, mention: s
     google_error(response, 400, "INVALID_ARGUMENT", mention)
 
 
-def test_a_body_over_the_limit_is_invalid_argument(api: Api) -> None:
+def test_a_body_over_the_limit_is_a_413(api: Api) -> None:
     response = api.client.post(
         f"/v2beta2/{Q}/tasks", data=b" " * (32 * 2**20 + 1), content_type="application/json"
     )
-    google_error(response, 400, "INVALID_ARGUMENT", "too large")
+    google_error(response, 413, "INVALID_ARGUMENT", "too large")
 
 
 def test_query_parameters_that_are_not_fields_are_refused(api: Api) -> None:

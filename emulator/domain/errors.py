@@ -83,3 +83,29 @@ class CallDeadlineExceeded(TaskQueueError):
 
     def __repr__(self) -> str:
         return f"CallDeadlineExceeded({self.message!r})"
+
+
+class StorageUnavailable(TaskQueueError):
+    """The store could not run an operation: its disk is full, its file system turned
+    read-only, an I/O error, another process held the write lock too long, ...
+
+    Raised by a store at its boundary (``emulator.store.sqlite``) in place of the storage
+    library's own exception. The operation's transaction was rolled back: nothing of it was
+    written. Its :attr:`code` is TRANSIENT_ERROR (the shim raises ``TransientError``): the
+    same call may succeed once the cause is gone, without a restart.
+
+    Attributes:
+        location: the store (a file path or ``:memory:``).
+        cause: the reason in words (``"the disk is full"``, ...).
+    """
+
+    def __init__(self, location: str, cause: str, detail: str = "") -> None:
+        message = f"task storage {location} is unavailable: {cause}"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(ErrorCode.TRANSIENT_ERROR, message + "; nothing was changed")
+        self.location = location
+        self.cause = cause
+
+    def __repr__(self) -> str:
+        return f"StorageUnavailable({self.location!r}, {self.cause!r})"

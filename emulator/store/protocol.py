@@ -78,6 +78,11 @@ class StoreTransaction(Protocol):
         """Forget tombstones of ``queue``: the given names, or all of them."""
         ...
 
+    def prune_tombstones(self, before_usec: int, limit: int) -> int:
+        """Forget at most ``limit`` tombstones (of any queue) made before ``before_usec``,
+        the oldest first; return how many. Their names can be used again."""
+        ...
+
     def count_tasks(self, queue: str) -> int:
         """Every stored task of ``queue``."""
         ...

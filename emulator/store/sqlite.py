@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -19,14 +20,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from emulator.domain.clock import Clock, SystemClock
+from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
 from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.store.failures import is_storage_failure, storage_unavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Columns added to ``tasks`` after schema 1, in order: a file of an older schema gets them
 #: (as NULL) when it is opened. 2: ``http_url``, an HTTP-target push task's absolute URL.
 _ADDED_TASK_COLUMNS = (("http_url", "TEXT"),)
+#: 3: ``tombstones.created_usec``, when the name was tombstoned (``--tombstone-ttl``). A file
+#: of schema 1 or 2 gets the column with every existing tombstone stamped at the migration.
+_TOMBSTONE_TIME_INDEX = (
+    "CREATE INDEX IF NOT EXISTS tombstones_by_time ON tombstones (created_usec, queue, name)"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -53,6 +62,7 @@ CREATE INDEX IF NOT EXISTS tasks_by_tag ON tasks (queue, tag, eta_usec, name)
 CREATE TABLE IF NOT EXISTS tombstones (
     queue TEXT NOT NULL,
     name TEXT NOT NULL,
+    created_usec INTEGER NOT NULL,
     PRIMARY KEY (queue, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS lease_log (
@@ -102,6 +112,9 @@ def _placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
+_log = logging.getLogger("emulator.store")
+
+
 class StoreError(Exception):
     """The store cannot be opened or used (bad path, not a database, newer schema)."""
 
@@ -114,6 +127,9 @@ class SqliteTaskStore:
         create_parent: create the file's directory if it is missing (for the emulator's
             default location only: a typo in an explicit path should not create directories).
         busy_timeout_ms: how long a transaction waits for another process's write lock.
+        clock: when a tombstone is made (and when the tombstones of a file of schema 1 or 2
+            are stamped at its migration); the service's injected clock (default: the wall
+            clock).
 
     Raises:
         StoreError: if the file cannot be opened or is not a database of ours; the message
@@ -126,12 +142,14 @@ class SqliteTaskStore:
         *,
         create_parent: bool = False,
         busy_timeout_ms: int = 10_000,
+        clock: Clock | None = None,
     ) -> None:
         self._location = str(location)
         self._lock = threading.RLock()
+        self._clock: Clock = clock or SystemClock()
         if self._location != MEMORY_STORAGE:
             _check_location(Path(self._location), create_parent)
-        self._conn = _connect(self._location, busy_timeout_ms)
+        self._conn = _connect(self._location, busy_timeout_ms, self._clock.now_usec())
 
     @property
     def location(self) -> str:
@@ -139,14 +157,43 @@ class SqliteTaskStore:
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
+        """One ``BEGIN IMMEDIATE`` ... ``COMMIT``; any exception rolls it all back.
+
+        Raises:
+            StorageUnavailable: SQLite could not begin, run or commit the transaction (disk
+                full, read-only file system, I/O error, lock held too long, damaged file);
+                nothing of it was written, and a later transaction may succeed.
+        """
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
             try:
-                yield SqliteTransaction(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                if not is_storage_failure(exc):
+                    raise
+                raise self._unavailable(exc) from exc
+            try:
+                yield SqliteTransaction(self._conn, self._clock)
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._rollback()
+                if isinstance(exc, sqlite3.Error) and is_storage_failure(exc):
+                    raise self._unavailable(exc) from exc
                 raise
-            self._conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does after a full disk)."""
+        if not self._conn.in_transaction:
+            return
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:  # the storage is failing: the journal undoes it on reopen
+            _log.warning("task storage %s: rollback failed: %s", self._location, exc)
+
+    def _unavailable(self, exc: sqlite3.Error) -> StorageUnavailable:
+        """The domain's error for ``exc`` (logged as a warning: the operator should know)."""
+        error = storage_unavailable(self._location, exc)
+        _log.warning("%s", error.message)
+        return error
 
     def close(self) -> None:
         with self._lock:
@@ -183,20 +230,22 @@ def _location_problem(path: Path, parent: Path) -> str | None:
     return None
 
 
-def _connect(location: str, busy_timeout_ms: int) -> sqlite3.Connection:
+def _connect(location: str, busy_timeout_ms: int, now_usec: int) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if location != MEMORY_STORAGE:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
-        _migrate(conn, location)
+        _migrate(conn, location, now_usec)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open task storage {location}: {exc}") from exc
     return conn
 
 
-def _migrate(conn: sqlite3.Connection, location: str) -> None:
+def _migrate(conn: sqlite3.Connection, location: str, now_usec: int) -> None:
+    """Create the schema, or bring a file of schema 1 or 2 up to :data:`SCHEMA_VERSION`
+    (its tombstones are stamped ``now_usec``: their age starts at the migration)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > SCHEMA_VERSION:
         raise StoreError(
@@ -207,14 +256,32 @@ def _migrate(conn: sqlite3.Connection, location: str) -> None:
     for column, kind in _ADDED_TASK_COLUMNS:
         if column not in present:
             conn.execute(f"ALTER TABLE tasks ADD COLUMN {column} {kind}")
+    _stamp_tombstones(conn, now_usec)
+    conn.execute(_TOMBSTONE_TIME_INDEX)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _stamp_tombstones(conn: sqlite3.Connection, now_usec: int) -> None:
+    """Schema 3: give the tombstones of an older file a ``created_usec`` of ``now_usec``,
+    in one transaction (a crash leaves the file as it was)."""
+    if "created_usec" in {row[1] for row in conn.execute("PRAGMA table_info(tombstones)")}:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE tombstones ADD COLUMN created_usec INTEGER NOT NULL DEFAULT 0")
+        conn.execute("UPDATE tombstones SET created_usec = ?", (now_usec,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 class SqliteTransaction:
     """The verbs of :class:`emulator.store.protocol.StoreTransaction` as SQL on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
         self._conn = conn
+        self._clock = clock
 
     def _one(self, sql: str, params: Sequence[Any]) -> Any:
         row = self._conn.execute(sql, params).fetchone()
@@ -324,18 +391,19 @@ class SqliteTransaction:
                 sql += "RETURNING name"
                 deleted.update(self._names(sql, (queue, *chunk)))
         if deleted and tombstone:
+            now = self._clock.now_usec()
             self._many(
-                "INSERT OR IGNORE INTO tombstones (queue, name) VALUES (?, ?)",
-                [(queue, name) for name in sorted(deleted)],
+                "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) VALUES (?, ?, ?)",
+                [(queue, name, now) for name in sorted(deleted)],
             )
         return deleted
 
     def delete_all(self, queue: str, *, tombstone: bool) -> int:
         if tombstone:
             self._conn.execute(
-                "INSERT OR IGNORE INTO tombstones (queue, name) "
-                "SELECT queue, name FROM tasks WHERE queue = ?",
-                (queue,),
+                "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) "
+                "SELECT queue, name, ? FROM tasks WHERE queue = ?",
+                (self._clock.now_usec(), queue),
             )
         return self._conn.execute("DELETE FROM tasks WHERE queue = ?", (queue,)).rowcount
 
@@ -346,6 +414,15 @@ class SqliteTransaction:
         self._conn.executemany(
             "DELETE FROM tombstones WHERE queue = ? AND name = ?", [(queue, n) for n in names]
         )
+
+    def prune_tombstones(self, before_usec: int, limit: int) -> int:
+        # the oldest first, through tombstones_by_time: a batch costs O(log n + limit)
+        return self._conn.execute(
+            "DELETE FROM tombstones WHERE (created_usec, queue, name) IN ("
+            "SELECT created_usec, queue, name FROM tombstones "
+            "WHERE created_usec < ? ORDER BY created_usec LIMIT ?)",
+            (before_usec, limit),
+        ).rowcount
 
     def count_tasks(self, queue: str) -> int:
         return int(self._one("SELECT COUNT(*) FROM tasks WHERE queue = ?", (queue,)))

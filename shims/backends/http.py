@@ -15,7 +15,10 @@ Both ways the client side reaches a server use it: the remote backend's JSON API
   :class:`DeadlineExceeded`;
 * a server that cannot be reached raises :class:`ConnectionFailed` (``lost=False``);
 * when ``TASKQUEUE_EMULATOR_AUTH_TOKEN`` is set (read at each request), every request
-  carries ``Authorization: Bearer <token>`` (the server's ``--auth-token``).
+  carries ``Authorization: Bearer <token>`` (the server's ``--auth-token``);
+* when ``TASKQUEUE_EMULATOR_IDENTITY`` is set (an e-mail address), every request carries it
+  in the header ``TASKQUEUE_EMULATOR_IDENTITY_HEADER`` names (default
+  ``X-Goog-Authenticated-User-Email``), for the server's ``--identity-header`` and ``acl``.
 
 Callers map the two failures to their own vocabulary (the remote backend to
 ``TaskQueueError(TRANSIENT_ERROR)`` and the shim's ``DeadlineExceededError``, the SDK stub to
@@ -34,7 +37,8 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_PORT
+from emulator.domain.identity import DEFAULT_IDENTITY_HEADER
+from emulator.settings import AUTH_TOKEN_ENV, DEFAULT_PORT, IDENTITY_ENV, IDENTITY_HEADER_ENV
 
 #: Idle keep-alive connections kept per client.
 MAX_IDLE_CONNECTIONS: Final = 8
@@ -92,11 +96,16 @@ def _is_dropped(connection: http.client.HTTPConnection) -> bool:
 
 
 def _with_token(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """``headers`` plus the server's token from the environment, if one is set."""
+    """``headers`` plus the server's token and the caller's identity from the environment,
+    where they are set."""
     token = os.environ.get(AUTH_TOKEN_ENV, "").strip()
-    if not token or "Authorization" in headers:
-        return headers
-    return {**headers, "Authorization": f"Bearer {token}"}
+    if token and "Authorization" not in headers:
+        headers = {**headers, "Authorization": f"Bearer {token}"}
+    identity = os.environ.get(IDENTITY_ENV, "").strip()
+    if identity:
+        name = os.environ.get(IDENTITY_HEADER_ENV, "").strip() or DEFAULT_IDENTITY_HEADER
+        headers = {**headers, name: identity}
+    return headers
 
 
 class HttpClient:

@@ -133,7 +133,10 @@ def status_of(exc: Exception) -> tuple[grpc.StatusCode, str]:
     return _S.INTERNAL, f"internal error: {type(exc).__name__}"
 
 
-def rest_error(status: grpc.StatusCode, message: str) -> tuple[int, dict[str, object]]:
-    """Google's REST error: the HTTP status and the body for ``status`` and ``message``."""
-    http = HTTP_STATUS.get(status, 500)
+def rest_error(
+    status: grpc.StatusCode, message: str, http: int | None = None
+) -> tuple[int, dict[str, object]]:
+    """Google's REST error: the HTTP status (``http``, else the table's for ``status``) and
+    the body for ``status`` and ``message``."""
+    http = http or HTTP_STATUS.get(status, 500)
     return http, {"error": {"code": http, "message": message, "status": status.name}}

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent import futures
 from typing import Final
 
 import grpc
 
 from emulator.core.service import QueueService
+from emulator.domain.identity import acting_as, identity_from_header
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
 from emulator.faces.cloud_tasks.errors import CloudTasksError, status_of, unimplemented
@@ -57,10 +58,32 @@ def _authorization(context: grpc.ServicerContext) -> str | None:
     return None
 
 
+def identity_of_metadata(
+    metadata: Iterable[tuple[str, str | bytes]], header: str | None
+) -> str | None:
+    """The identity in gRPC ``metadata`` under ``header`` (lower-cased, as gRPC keys are)."""
+    if header is None:
+        return None
+    key = header.lower()
+    for name, value in metadata:
+        if name == key:
+            return identity_from_header(value if isinstance(value, str) else value.decode())
+    return None
+
+
 def _served(
-    d: Dialect, method: Method, service: QueueService, authorize: AuthorizationCheck | None
+    d: Dialect,
+    method: Method,
+    service: QueueService,
+    authorize: AuthorizationCheck | None,
+    identity_header: str | None = None,
 ) -> _Unary:
     def unary(data: bytes, context: grpc.ServicerContext) -> bytes:
+        identity = identity_of_metadata(context.invocation_metadata(), identity_header)
+        with acting_as(identity):
+            return _call(context, data)
+
+    def _call(context: grpc.ServicerContext, data: bytes) -> bytes:
         try:
             if authorize is not None and not authorize(_authorization(context)):
                 raise CloudTasksError(
@@ -88,9 +111,12 @@ def _unserved(name: str, why: str) -> _Unary:
 
 
 def generic_handlers(
-    service: QueueService, authorize: AuthorizationCheck | None = None
+    service: QueueService,
+    authorize: AuthorizationCheck | None = None,
+    identity_header: str | None = None,
 ) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per served version, bytes in and bytes out."""
+    """One generic handler per served version, bytes in and bytes out; each call acts as
+    the identity in the metadata ``identity_header`` (``--identity-header``), if given."""
     handlers: list[grpc.GenericRpcHandler] = []
     for d in DIALECTS.values():
         table: dict[str, grpc.RpcMethodHandler[bytes, bytes]] = {
@@ -99,7 +125,7 @@ def generic_handlers(
         }
         for name, method in methods_of(d).items():
             table[name] = grpc.unary_unary_rpc_method_handler(
-                _served(d, method, service, authorize)
+                _served(d, method, service, authorize, identity_header)
             )
         handlers.append(grpc.method_handlers_generic_handler(d.service_name, table))
     return handlers
@@ -131,12 +157,13 @@ class CloudTasksGrpcServer:
         port: int = 0,
         *,
         authorize: AuthorizationCheck | None = None,
+        identity_header: str | None = None,
         max_workers: int = 8,
     ) -> None:
         self._host = host
         self._server = grpc.server(
             futures.ThreadPoolExecutor(max_workers, thread_name_prefix="cloud-tasks-grpc"),
-            handlers=generic_handlers(service, authorize),
+            handlers=generic_handlers(service, authorize, identity_header),
             options=_OPTIONS,
         )
         target = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

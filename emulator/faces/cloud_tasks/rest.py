@@ -132,7 +132,8 @@ def answer(service: QueueService, d: Dialect, resource: str) -> Response:
         response = method.handler(d, service, message)
     except Exception as exc:
         status, text = status_of(_http_error(exc))
-        http, body = rest_error(status, text)
+        too_large = isinstance(exc, HTTPException) and exc.code == 413
+        http, body = rest_error(status, text, 413 if too_large else None)
         return Response(json.dumps(body), status=http, mimetype="application/json")
     return Response(_to_json(response, ints), mimetype="application/json")
 
@@ -235,7 +236,9 @@ def _query() -> dict[str, Any]:
 
 
 def _http_error(exc: Exception) -> Exception:
-    """werkzeug's errors while reading the request (a body over the limit) as Google's."""
+    """werkzeug's errors while reading the request as Google's; a body over the limit (from
+    its Content-Length, or a bounded read of a chunked one) is INVALID_ARGUMENT with HTTP
+    status 413, as Google's front ends answer."""
     if not isinstance(exc, HTTPException):
         return exc
     if exc.code == 413:

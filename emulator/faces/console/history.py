@@ -22,6 +22,7 @@ from typing import Final
 from emulator.core.service import QueueService
 from emulator.domain.limits import USEC_PER_SECOND
 from emulator.domain.model import QueueStats
+from emulator.periodic import Periodic
 
 #: How often the sampler thread samples every queue (seconds of the service's clock are
 #: bucketed by this too).
@@ -120,15 +121,15 @@ class DepthSampler:
     ) -> None:
         self._service = service
         self._history = history
-        self._interval = interval_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._failing = False
+        self._periodic = Periodic(
+            self._sample_logging_failures, interval_seconds, "taskqueue-emulator-console-sampler"
+        )
 
     @property
     def running(self) -> bool:
         """Whether the thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._periodic.running
 
     def sample(self) -> None:
         """Take one sample of every configured queue now (in the caller's thread).
@@ -144,26 +145,11 @@ class DepthSampler:
     def start(self) -> None:
         """Start the thread (a no-op if it is running); it samples at once, then every
         interval."""
-        if self.running:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="taskqueue-emulator-console-sampler", daemon=True
-        )
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the thread and wait for it (up to ``timeout`` seconds); a no-op if stopped."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-
-    def _run(self) -> None:
-        while True:
-            self._sample_logging_failures()
-            if self._stop.wait(self._interval):
-                return
+        self._periodic.stop(timeout)
 
     def _sample_logging_failures(self) -> None:
         try:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from emulator import __version__
 from emulator.domain.errors import DEADLINE_EXCEEDED, ErrorCode
 from emulator.domain.faults import FAULT_ERRORS, FaultCall
 from emulator.domain.limits import (
+    CONFIG_QUEUE_NAME_RE,
     MAX_CLOCK_USEC,
     MAX_LEASE_SECONDS,
     MAX_PEEK_PAGE_SIZE,
     MAX_TASKS_PER_ADD,
     MAX_TASKS_PER_LEASE,
+    TASK_NAME_RE,
 )
 from emulator.faces.rpc_http import RPC_PATH
 
@@ -38,18 +41,39 @@ def _op(
         "summary": summary,
         "responses": {"200": {"description": "OK", **_json(response)}},
     }
-    for status in errors.split():
+    statuses = errors.split()
+    if body is not None and "413" not in statuses:
+        statuses.append("413")  # a body over MAX_REQUEST_SIZE_BYTES, declared or chunked
+    for status in statuses:
         op["responses"][status] = {"description": "Error", **_json(_ref("Error"))}
     if body is not None:
         op["requestBody"] = {"required": True, **_json(body)}
     return op
 
 
-#: What a call answers when an injected fault fails it: 503 TRANSIENT_ERROR (or another code's
-#: status), 504 DEADLINE_EXCEEDED.
-_FAULTS = "503 504"
-_QUEUE = {"name": "queue", "in": "path", "required": True, "schema": {"type": "string"}}
-_TASK = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+#: What any call of the service may answer besides its own errors: 403 PERMISSION_DENIED (a
+#: queue's acl under --identity-header), 503 TRANSIENT_ERROR (an injected fault, or the
+#: storage is unavailable: disk full, read-only), 504 DEADLINE_EXCEEDED (an injected fault).
+_FAULTS = "403 503 504"
+
+
+def _pattern(regex: re.Pattern[str]) -> str:
+    """A limits.py pattern as a JSON Schema (ECMA-262) pattern: ``\\Z`` becomes ``$``."""
+    return regex.pattern.replace("\\Z", "$")
+
+
+_QUEUE = {
+    "name": "queue",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": _pattern(CONFIG_QUEUE_NAME_RE)},
+}
+_TASK = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": _pattern(TASK_NAME_RE)},
+}
 
 _SCHEMAS: Schema = {
     "Error": {

@@ -272,8 +272,15 @@ def _method(envelope: remote.Request) -> RpcMethod[Any]:
     return method
 
 
+#: The range of the wire's int64 ETA fields: a moved ETA is kept inside it (an ETA near the
+#: limit then reads as far past or far future, as it was sent, instead of overflowing).
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
+
 def _move_client_etas(request: Message, translate: EtaTranslation) -> None:
-    """Rewrite the ETAs of an add request, computed on the client's clock, in place."""
+    """Rewrite the ETAs of an add request, computed on the client's clock, in place; a moved
+    ETA beyond the int64 range is clamped to it (the core then judges it like any other)."""
     if isinstance(request, wire.TaskQueueBulkAddRequest):
         adds = list(request.add_request)
     elif isinstance(request, wire.TaskQueueAddRequest):
@@ -281,7 +288,8 @@ def _move_client_etas(request: Message, translate: EtaTranslation) -> None:
     else:
         return
     for add_request in adds:
-        add_request.eta_usec = translate(add_request.eta_usec)
+        moved = translate(add_request.eta_usec)
+        add_request.eta_usec = min(max(moved, _INT64_MIN), _INT64_MAX)
 
 
 #: What a call without the server's token gets (the SDK raises ``PermissionDeniedError``).

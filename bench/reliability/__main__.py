@@ -1,0 +1,7 @@
+"""``python -m bench.reliability``: see :mod:`bench.reliability.cli`."""
+
+import sys
+
+from bench.reliability.cli import main
+
+sys.exit(main())
