@@ -11,7 +11,7 @@ from emulator.domain.clock import ControllableClock
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces import auth
 from emulator.faces.body_limit import ChunkedBodyLimit
-from emulator.faces.cloud_tasks.rest import create_cloud_tasks_blueprint
+from emulator.faces.cloud_tasks.blueprint import create_cloud_tasks_blueprint
 from emulator.faces.console import paths as console_paths
 from emulator.faces.console.login import login_redirect
 from emulator.faces.console.views import create_console

@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from emulator import __version__, background
 from emulator.app import runtime_app
@@ -27,7 +28,6 @@ from emulator.domain.errors import TaskQueueError
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.retention import format_duration
 from emulator.faces.cloud_tasks import CLOUD_TASKS_EMULATOR_HOST_ENV, CLOUDTASKS_EMULATOR_HOST_ENV
-from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer, token_check
 from emulator.server import EmulatorWSGIServer, make_wsgi_server
 from emulator.settings import (
     AUTH_TOKEN_ENV,
@@ -41,6 +41,9 @@ from emulator.settings import (
 )
 from emulator.store.sqlite import StoreError
 from emulator.wiring import Runtime, build_forwarding_runtime, build_runtime
+
+if TYPE_CHECKING:  # the gRPC server (grpc, Google's types) is imported only when enabled
+    from emulator.faces.cloud_tasks.grpc_server import CloudTasksGrpcServer
 
 _SIGNAL_POLL_SECONDS = 0.05
 _log = logging.getLogger("emulator")
@@ -139,6 +142,11 @@ def _grpc_server(runtime: Runtime, args: argparse.Namespace) -> CloudTasksGrpcSe
     """
     if args.cloud_tasks_grpc_port is None:
         return None
+    from emulator.faces.cloud_tasks.grpc_server import (  # deferred: ~0.3 s of imports
+        CloudTasksGrpcServer,
+        token_check,
+    )
+
     try:
         return CloudTasksGrpcServer(
             runtime.service,

@@ -92,8 +92,20 @@ class EmulatorWSGIServer(ThreadedWSGIServer):
                 handler.connection.shutdown(socket.SHUT_RDWR)
 
 
+#: A request body the view left unread is read and dropped up to this size so the connection
+#: can serve the next request; a larger one (e.g. refused with a 413) closes the connection.
+MAX_UNREAD_BODY_BYTES = 2**20
+#: An idle keep-alive connection is closed after this long without a request (seconds).
+IDLE_TIMEOUT_SECONDS = 120
+
+
 class _RequestStartReader:
-    """The handler's input stream, telling the server when a request's first line arrives."""
+    """The handler's input stream, telling the server when a request's first line arrives.
+
+    Once a response has kept its connection open, reads other than ``readline`` return
+    ``b""`` until the next request begins: werkzeug drains the socket after each response
+    (it assumes it closed the connection), and that drain must not eat the next request.
+    """
 
     def __init__(self, stream: Any, handler: KeepAliveRequestHandler) -> None:
         self._stream = stream
@@ -106,21 +118,70 @@ class _RequestStartReader:
             self._handler.server.connection_state(self._handler, "busy")
         return line
 
+    def read(self, size: int = -1) -> bytes:
+        if self._handler.kept_alive:
+            return b""
+        data: bytes = self._stream.read(size)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class _CountingBody:
+    """A request's ``wsgi.input``: the connection's stream, counting what the app reads of the
+    ``length`` bytes of the body, so the handler knows whether the next request starts where
+    the stream stands."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream = stream
+        self.unread = length
+
+    def _took(self, data: bytes) -> bytes:
+        self.unread -= len(data)
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._took(self._stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return self._took(self._stream.read1(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._took(self._stream.readline(size))
+
+    def readinto(self, buffer: Any) -> int:
+        count: int = self._stream.readinto(buffer)
+        self.unread -= count
+        return count
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 
 
 class KeepAliveRequestHandler(WSGIRequestHandler):
-    """Speak HTTP/1.1 so clients (the shim, the SDK stub) can reuse one connection.
+    """Speak HTTP/1.1 with keep-alive so clients (the shim, the SDK stub) reuse one connection.
 
-    werkzeug's default handler answers HTTP/1.0 and closes every connection; workers that
-    lease and delete in a loop then pay a TCP handshake per call. The handler tells its
-    :class:`EmulatorWSGIServer` whether it is idle or serving, so a stop can drain it.
+    werkzeug 3.1's handler sends ``Connection: close`` on every response (it cannot tell
+    where the next request starts), so each call of a worker would pay a TCP connect and a
+    new server thread: the per-call cost doubles (docs/PERFORMANCE.md). This handler counts
+    the body bytes the app reads (:class:`_CountingBody`); when the response starts it reads
+    and drops what the app left unread (up to :data:`MAX_UNREAD_BODY_BYTES`) and leaves
+    ``Connection: close`` out, unless the client asked to close, the body is chunked or too
+    large. ``disable_nagle_algorithm`` sets TCP_NODELAY: werkzeug writes headers and body
+    in two ``send()`` calls, and with Nagle on, the second waits for the client's delayed
+    ACK (~40 ms per response). Idle connections close after :data:`IDLE_TIMEOUT_SECONDS`.
+    The handler tells its :class:`EmulatorWSGIServer` whether it is idle or serving, so a
+    stop can drain it.
     """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    timeout = IDLE_TIMEOUT_SECONDS
     server: EmulatorWSGIServer
     awaiting_request = True
+    kept_alive = False
+    _body: _CountingBody | None = None
 
     def setup(self) -> None:
         super().setup()
@@ -131,6 +192,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             self.close_connection = True
             return
         self.awaiting_request = True
+        self.kept_alive = False
+        self._body = None
         self.server.connection_state(self, "idle")
         try:
             super().handle_one_request()
@@ -138,6 +201,43 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             self.server.connection_state(self, "idle")
         if self.server.draining:
             self.close_connection = True
+
+    def make_environ(self) -> Any:
+        """werkzeug's environ, with a counted ``wsgi.input`` unless the body is chunked."""
+        environ = super().make_environ()
+        if "wsgi.input_terminated" not in environ:  # not chunked: Content-Length or none
+            try:
+                length = max(int(environ.get("CONTENT_LENGTH") or 0), 0)
+            except ValueError:
+                length = 0
+            self._body = _CountingBody(environ["wsgi.input"], length)
+            environ["wsgi.input"] = self._body
+        return environ
+
+    def send_header(self, keyword: str, value: str) -> None:
+        """werkzeug's ``Connection: close`` is dropped when the connection can be reused."""
+        if keyword.lower() == "connection" and value.lower() == "close" and self._can_keep():
+            self.kept_alive = True
+            return
+        super().send_header(keyword, value)
+
+    def _can_keep(self) -> bool:
+        """True if the next request will start where the stream stands once the unread rest
+        of this request's body (at most :data:`MAX_UNREAD_BODY_BYTES`) is dropped."""
+        body = self._body
+        if self.close_connection or self.server.draining or body is None:
+            return False
+        if body.unread > MAX_UNREAD_BODY_BYTES:
+            return False
+        while body.unread > 0:
+            if not body.read(body.unread):
+                return False  # the client went away mid-body
+        return True
+
+    def log_error(self, format: str, *args: Any) -> None:
+        """werkzeug's error log, without the line for an idle connection timing out."""
+        if not format.startswith("Request timed out"):
+            super().log_error(format, *args)
 
     def finish(self) -> None:
         try:

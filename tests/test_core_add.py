@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from emulator.core import validation
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import MAX_ETA_USEC, MAX_PULL_TASK_SIZE_BYTES, MAX_PUSH_TASK_SIZE_BYTES
 from emulator.domain.model import AddRequest, AddResult
@@ -33,6 +36,28 @@ def test_auto_names_skip_names_that_are_taken_or_tombstoned(world: World) -> Non
     world.add(pull(name="task1"), pull(name="task2"))
     world.service.delete(PULL, ["task2"])
     assert world.add(pull()) == ["task3"]
+
+
+def test_a_batch_of_auto_names_skips_taken_names_inside_and_after_its_block(
+    world: World,
+) -> None:
+    # Given task2 stored, task3 tombstoned and task5 stored
+    world.add(pull(name="task2"), pull(name="task3"), pull(name="task5"))
+    world.service.delete(PULL, ["task3"])
+    # When a batch of three unnamed tasks names "task6" explicitly too
+    results = world.service.add(PULL, [pull(), pull(name="task6"), pull(), pull()])
+    # Then the auto names are the free ones in counter order, as one by one would choose
+    assert [r.name for r in results] == ["task1", "task6", "task4", "task7"]
+    assert world.add(pull()) == ["task8"]
+
+
+def test_a_name_repeated_in_one_batch_is_stored_once(world: World) -> None:
+    results = world.service.add(PULL, [pull(name="a"), pull(name="a"), pull()])
+    assert [(r.code, r.name) for r in results] == [
+        (ErrorCode.OK, "a"),
+        (ErrorCode.TASK_ALREADY_EXISTS, "a"),
+        (ErrorCode.OK, "task1"),
+    ]
 
 
 def test_add_returns_the_stored_eta_which_defaults_to_now(world: World) -> None:
@@ -179,3 +204,46 @@ def test_push_fields_at_their_limits_are_accepted(world: World) -> None:
         AddRequest(b"", mode=QueueMode.PUSH, dispatch_deadline_usec=24 * 3600 * 1_000_000),
     ]
     assert codes(world.service.add(PUSH, ok)) == ["OK", "OK", "OK"]
+
+
+_texts = st.text(max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    queue=st.text(min_size=1, max_size=100),
+    name=_texts,
+    payload=st.binary(max_size=300),
+    tag=st.none() | _texts,
+    url=st.none() | _texts,
+    http_url=st.none() | _texts,
+    method=st.none() | st.sampled_from(["GET", "POST"]),
+    headers=st.lists(st.tuples(_texts, _texts), max_size=4).map(tuple),
+    eta_usec=st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    deadline=st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    mode=st.sampled_from(list(QueueMode)),
+)
+def test_the_quick_size_bound_is_never_below_the_exact_size(
+    queue: str,
+    name: str,
+    payload: bytes,
+    tag: str | None,
+    url: str | None,
+    http_url: str | None,
+    method: str | None,
+    headers: tuple[tuple[str, str], ...],
+    eta_usec: int,
+    deadline: int | None,
+    mode: QueueMode,
+) -> None:
+    request = AddRequest(
+        payload=payload,
+        tag=tag,
+        url=url,
+        http_url=http_url,
+        method=method,
+        headers=headers,
+        dispatch_deadline_usec=deadline,
+    )
+    exact = validation.add_request_size(queue, request, mode, name, eta_usec)
+    assert validation.add_request_size_bound(queue, request, name) >= exact

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 
 from emulator.app import runtime_app
 from emulator.server import ServerThread
@@ -33,6 +33,7 @@ def test_one_connection_serves_many_requests_including_errors() -> None:
             response = conn.getresponse()
             assert response.status == status
             response.read()
+        assert sock is not None
         assert conn.sock is sock  # no reconnect happened
         conn.close()
     finally:
@@ -112,3 +113,49 @@ def test_a_stop_does_not_wait_for_idle_connections() -> None:
         assert idle.recv(10) == b""  # closed by the server
     finally:
         idle.close()
+
+
+def _echo_app() -> Flask:
+    app = Flask("echo")
+
+    @app.post("/ignore")
+    def ignore() -> str:  # leaves the request body unread
+        return "ignored"
+
+    @app.get("/nodelay")
+    def nodelay() -> str:
+        sock = request.environ["werkzeug.socket"]
+        return str(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    return app
+
+
+def test_a_body_the_view_left_unread_does_not_break_the_next_request() -> None:
+    server = ServerThread(_echo_app()).start()
+    try:
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        conn.request("POST", "/ignore", body=b"x" * 100_000)
+        response = conn.getresponse()
+        assert (response.status, response.read(), response.will_close) == (200, b"ignored", False)
+        sock = conn.sock
+        conn.request("GET", "/nodelay")
+        assert conn.getresponse().read() == b"1"  # TCP_NODELAY on the server's socket
+        assert sock is not None and conn.sock is sock
+        conn.close()
+    finally:
+        server.stop()
+
+
+def test_back_to_back_requests_on_one_socket_are_all_answered() -> None:
+    server = ServerThread(_echo_app()).start()
+    try:
+        with socket.create_connection((server.host, server.port), timeout=10) as sock:
+            one = b"POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+            sock.sendall(one * 2 + b"GET /nodelay HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+        assert received.count(b"HTTP/1.1 200") == 3
+        assert received.count(b"Connection: close") == 1  # only where the client asked
+    finally:
+        server.stop()

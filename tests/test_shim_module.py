@@ -199,3 +199,53 @@ def test_headers_are_case_insensitive_and_copied(backend: EmbeddedBackend) -> No
 def test_public_classes_live_in_the_public_module() -> None:
     assert tq.Task.__module__ == "shims.taskqueue.taskqueue"
     assert tq.TaskLeaseExpiredError.__module__ == "shims.taskqueue.taskqueue"
+
+
+#: Every public property of a Task.
+_TASK_PROPERTIES = [
+    "dispatch_deadline_usec",
+    "eta_posix",
+    "eta",
+    "_eta_usec",
+    "headers",
+    "method",
+    "name",
+    "on_queue_url",
+    "payload",
+    "queue_name",
+    "retry_count",
+    "retry_options",
+    "size",
+    "tag",
+    "target",
+    "url",
+    "was_enqueued",
+    "was_deleted",
+]
+
+
+def test_leased_tasks_match_tasks_built_one_by_one(
+    backend: EmbeddedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given tasks with and without tags, payloads of different sizes, and a namespace
+    monkeypatch.setenv("HTTP_X_APPENGINE_DEFAULT_NAMESPACE", "ns")
+    tq.Queue(PULL).add([pull("a", tag="x"), tq.Task(payload=b"longer" * 50, method="PULL")])
+    backend.set_clock(T0 + SEC)
+    # When they are leased (twice, so the retry count moves)
+    first = tq.Queue(PULL).lease_tasks(0, 10)
+    leased = tq.Queue(PULL).lease_tasks(60, 10)
+    # Then each matches the Task the constructor builds from the same fields
+    assert [t.retry_count for t in first] == [1, 1]
+    for task in leased:
+        expected = tq.Task(payload=task.payload, method="PULL", name=task.name, tag=task.tag)
+        expected._set_eta_usec(task._eta_usec)
+        expected._mark_added(PULL, None, None)
+        expected_values = {p: getattr(expected, p) for p in _TASK_PROPERTIES}
+        expected_values["retry_count"] = 2
+        assert {p: getattr(task, p) for p in _TASK_PROPERTIES} == expected_values
+    assert [(t.name, t.tag, t.size > 300) for t in leased] == [
+        ("a", "x", False),
+        ("task1", None, True),
+    ]
+    leased[0].headers["X-Mine"] = "1"  # a copy: the other task is not touched
+    assert "X-Mine" not in leased[1].headers

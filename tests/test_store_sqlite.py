@@ -272,3 +272,21 @@ def test_every_statement_of_the_statistics_uses_an_index() -> None:
     for sql in queries:
         plan = query_plan(world.store, sql)
         assert all(step.startswith("SEARCH") for step in plan), (sql, plan)
+
+
+def test_batch_calls_run_a_few_statements_not_a_few_per_task() -> None:
+    # Given an empty pull queue and a trace of the store's SQL
+    world = make_world()
+    with traced_sql(world.store) as added:
+        names = world.add(*(pull() for _ in range(100)))
+    world.tick()
+    with traced_sql(world.store) as leased:
+        assert len(world.service.lease(PULL, 60, 100)) == 100
+    with traced_sql(world.store) as deleted:
+        assert set(world.service.delete(PULL, names)) == {ErrorCode.OK}
+    # Then each batch is a handful of statements; an executemany traces once per row, so
+    # the add's and the tombstones' rows count, and nothing else does per task
+    assert len([s for s in added if not s.startswith("INSERT INTO tasks")]) <= 6
+    assert len(leased) <= 10
+    assert len([s for s in deleted if not s.startswith("INSERT OR IGNORE INTO tombstones")]) <= 4
+    assert world.service.stats([PULL])[0].tasks == 0

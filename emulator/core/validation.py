@@ -148,6 +148,28 @@ def add_request_size(
     return size
 
 
+#: What :func:`add_request_size` adds beyond the fields' own bytes, at most: a tag and a
+#: length varint (<= 2 + 5 bytes) per string field (queue, name, payload, tag, url,
+#: http_url: 42), the ETA, mode, method and deadline fields (<= 11 + 12 + 2 + 12: 37).
+_SIZE_OVERHEAD_BOUND = 42 + 37
+#: ... and per header: its group tags (2) and two string fields (<= 14).
+_HEADER_OVERHEAD_BOUND = 16
+
+
+def add_request_size_bound(queue_name: str, request: AddRequest, name: str) -> int:
+    """An upper bound of :func:`add_request_size` from lengths alone (a character is at most
+    4 bytes of UTF-8). Exists for speed: sizing every task exactly was ~15 % of an embedded
+    add(100); a task far under the limit (nearly all) needs only this."""
+    texts = len(queue_name) + len(name) + len(request.tag or "") + len(request.url or "")
+    texts += len(request.http_url or "") + sum(len(k) + len(v) for k, v in request.headers)
+    return (
+        _SIZE_OVERHEAD_BOUND
+        + len(request.payload)
+        + 4 * texts
+        + _HEADER_OVERHEAD_BOUND * len(request.headers)
+    )
+
+
 def check_add_request(
     queue: QueueConfig, request: AddRequest, eta_usec: int, now_usec: int
 ) -> Problem:
@@ -168,6 +190,8 @@ def check_add_request(
     if problem is not None:
         return problem
     limit = MAX_PULL_TASK_SIZE_BYTES if mode is QueueMode.PULL else MAX_PUSH_TASK_SIZE_BYTES
+    if add_request_size_bound(queue.name, request, name) <= limit:
+        return None
     size = add_request_size(queue.name, request, mode, name, eta_usec)
     if size > limit:
         return ErrorCode.TASK_TOO_LARGE, f"task size must be at most {limit} bytes; found {size}"

@@ -34,6 +34,15 @@ class StoreTransaction(Protocol):
         """Store a new task; the caller has checked the name is free and not tombstoned."""
         ...
 
+    def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
+        """Store new tasks, in order (one statement for a batch); as :meth:`insert_task`."""
+        ...
+
+    def taken_names(self, queue: str, names: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of ``names`` are stored in ``queue`` and which are tombstoned there, as
+        ``(live, tombstoned)``: one lookup for a whole batch of adds."""
+        ...
+
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
         """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag."""
         ...
@@ -54,6 +63,11 @@ class StoreTransaction(Protocol):
 
     def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
         """Remove a task; with ``tombstone`` remember its name. True if it existed."""
+        ...
+
+    def delete_tasks(self, queue: str, names: Sequence[str], *, tombstone: bool) -> set[str]:
+        """Remove the named tasks (a batch delete, one statement); with ``tombstone`` remember
+        the names of those that existed. Returns the names that existed."""
         ...
 
     def delete_all(self, queue: str, *, tombstone: bool) -> int:
@@ -103,6 +117,12 @@ class StoreTransaction(Protocol):
 
     def next_auto_name_id(self) -> int:
         """Advance and return the counter behind auto names (1, 2, ...); survives restarts."""
+        ...
+
+    def reserve_auto_name_ids(self, count: int) -> int:
+        """Advance the auto-name counter by ``count`` at once; return its new value (the ids
+        reserved are ``value - count + 1 .. value``), as ``count`` calls of
+        :meth:`next_auto_name_id` would."""
         ...
 
     def is_paused(self, queue: str) -> bool:

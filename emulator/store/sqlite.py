@@ -9,6 +9,7 @@ processes sharing a file. Leases use the ``(queue, eta_usec, name)`` and
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -88,6 +89,29 @@ _COLUMNS = (
 
 
 _COLUMN_COUNT = len(_COLUMNS.split(","))
+_INSERT_TASK = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})"
+#: Names per ``IN (...)`` list of a batch statement: well under SQLite's variable limit.
+_IN_CHUNK = 500
+
+
+def _chunks(names: Sequence[str]) -> Sequence[Sequence[str]]:
+    """``names`` in slices of at most :data:`_IN_CHUNK`, for ``name IN (...)`` statements."""
+    if len(names) <= _IN_CHUNK:
+        return [names] if names else []
+    return [names[start : start + _IN_CHUNK] for start in range(0, len(names), _IN_CHUNK)]
+
+
+def _marks(names: Sequence[str]) -> str:
+    """``?, ?, ...``: one placeholder per name."""
+    return _placeholders(len(names))
+
+
+@functools.lru_cache(maxsize=_IN_CHUNK + 1)
+def _placeholders(count: int) -> str:
+    """Cached: single calls (one name) are the hot case, and the string is the same."""
+    return ", ".join("?" * count)
+
+
 _log = logging.getLogger("emulator.store")
 
 
@@ -281,10 +305,42 @@ class SqliteTransaction:
         return self._one(sql, (queue, name)) is not None
 
     def insert_task(self, task: StoredTask) -> None:
-        self._conn.execute(
-            f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})",
-            _row_from_task(task),
-        )
+        self._conn.execute(_INSERT_TASK, _row_from_task(task))
+
+    def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
+        """One statement for the whole batch (:meth:`_many`)."""
+        self._many(_INSERT_TASK, [_row_from_task(task) for task in tasks])
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """``executemany`` for a batch, ``execute`` for one row: a single add or delete is
+        the common call, and ``executemany``'s set-up costs more than the row itself."""
+        if len(rows) == 1:
+            self._conn.execute(sql, rows[0])
+        else:
+            self._conn.executemany(sql, rows)
+
+    def taken_names(self, queue: str, names: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Two ``name IN (...)`` lookups (tasks, tombstones) per chunk instead of two per name;
+        each is a series of primary/unique index probes."""
+        live: set[str] = set()
+        tombstoned: set[str] = set()
+        for chunk in _chunks(names):
+            params = (queue, *chunk)
+            live.update(
+                self._names(
+                    f"SELECT name FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)})", params
+                )
+            )
+            tombstoned.update(
+                self._names(
+                    f"SELECT name FROM tombstones WHERE queue = ? AND name IN ({_marks(chunk)})",
+                    params,
+                )
+            )
+        return live, tombstoned
+
+    def _names(self, sql: str, params: Sequence[Any]) -> list[str]:
+        return [row[0] for row in self._conn.execute(sql, params)]
 
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
         return self._tasks(
@@ -308,20 +364,39 @@ class SqliteTransaction:
         )
 
     def mark_leased(self, queue: str, names: Sequence[str], eta_usec: int, now_usec: int) -> None:
-        self._conn.executemany(
-            "UPDATE tasks SET eta_usec = ?, retry_count = retry_count + 1, leased_at_usec = ? "
-            "WHERE queue = ? AND name = ?",
-            [(eta_usec, now_usec, queue, name) for name in names],
-        )
+        """One ``UPDATE ... WHERE name IN (...)`` per chunk: a lease of 1000 tasks was 1000
+        statements (an ``executemany``) and most of a lease's SQL time."""
+        for chunk in _chunks(names):
+            self._conn.execute(
+                "UPDATE tasks SET eta_usec = ?, retry_count = retry_count + 1, leased_at_usec = ? "
+                f"WHERE queue = ? AND name IN ({_marks(chunk)})",
+                (eta_usec, now_usec, queue, *chunk),
+            )
 
     def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
-        cursor = self._conn.execute("DELETE FROM tasks WHERE queue = ? AND name = ?", (queue, name))
-        if cursor.rowcount and tombstone:
-            self._conn.execute(
+        return bool(self.delete_tasks(queue, [name], tombstone=tombstone))
+
+    def delete_tasks(self, queue: str, names: Sequence[str], *, tombstone: bool) -> set[str]:
+        """``DELETE ... WHERE name IN (...) RETURNING name`` per chunk, then the tombstones in
+        one ``executemany``: two statements for a batch instead of two per task. One name
+        takes a plain ``DELETE`` and its row count, cheaper than ``RETURNING``."""
+        unique = list(dict.fromkeys(names))
+        if len(unique) == 1:
+            sql = "DELETE FROM tasks WHERE queue = ? AND name = ?"
+            deleted = set(unique) if self._conn.execute(sql, (queue, unique[0])).rowcount else set()
+        else:
+            deleted = set()
+            for chunk in _chunks(unique):
+                sql = f"DELETE FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)}) "
+                sql += "RETURNING name"
+                deleted.update(self._names(sql, (queue, *chunk)))
+        if deleted and tombstone:
+            now = self._clock.now_usec()
+            self._many(
                 "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) VALUES (?, ?, ?)",
-                (queue, name, self._clock.now_usec()),
+                [(queue, name, now) for name in sorted(deleted)],
             )
-        return cursor.rowcount > 0
+        return deleted
 
     def delete_all(self, queue: str, *, tombstone: bool) -> int:
         if tombstone:
@@ -387,6 +462,15 @@ class SqliteTransaction:
             "ON CONFLICT (name) DO UPDATE SET value = value + 1"
         )
         return int(self._one("SELECT value FROM counters WHERE name = 'auto_name'", ()))
+
+    def reserve_auto_name_ids(self, count: int) -> int:
+        """One upsert with ``RETURNING`` (SQLite >= 3.35) for a whole batch of auto names."""
+        row = self._conn.execute(
+            "INSERT INTO counters (name, value) VALUES ('auto_name', ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value RETURNING value",
+            (count,),
+        ).fetchone()
+        return int(row[0])
 
     def is_paused(self, queue: str) -> bool:
         return bool(self._one("SELECT paused FROM queue_state WHERE queue = ?", (queue,)))

@@ -180,7 +180,7 @@ class Queue:
 
         def result_hook(rpc: UserRPC) -> list[Task]:
             leased: list[LeasedTask] = check_translated(rpc)
-            return [Task._from_leased(queue_name, each) for each in leased]
+            return Task._from_leased(queue_name, leased)
 
         return make_async_call(
             "QueryAndOwnTasks",

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import grpc
-from flask import Blueprint, Response, request
+from flask import Response, request
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from werkzeug.exceptions import HTTPException
@@ -45,7 +45,7 @@ from emulator.faces.cloud_tasks.errors import (
     unimplemented,
 )
 from emulator.faces.cloud_tasks.methods import UNSERVED, Method, methods_of
-from emulator.faces.cloud_tasks.versions import DIALECTS, V2, Dialect, Pb
+from emulator.faces.cloud_tasks.versions import Dialect, Pb
 
 _LOCATION: Final = r"projects/[^/]+/locations/[^/:]+"
 _QUEUE: Final = r"projects/[^/]+/locations/[^/]+/queues/[^/:]+"
@@ -122,29 +122,9 @@ ROUTES: Final[Sequence[Route]] = (
 )
 
 
-def create_cloud_tasks_blueprint(service: QueueService) -> Blueprint:
-    """The ``/v2beta2/``, ``/v2beta3/`` and ``/v2/`` routes (and firebase-admin's
-    ``/projects/...``) over ``service``."""
-    rest = Blueprint("cloud_tasks", __name__)
-    methods = ["GET", "POST", "PATCH", "PUT", "DELETE"]
-
-    @rest.route("/<any(v2beta2, v2beta3, v2):version>/<path:resource>", methods=methods)
-    def versioned(version: str, resource: str) -> Response:
-        return _answer(service, DIALECTS[version], resource)
-
-    @rest.route("/<any(v2beta2, v2beta3, v2):version>/", methods=methods)
-    @rest.route("/<any(v2beta2, v2beta3, v2):version>", methods=methods)
-    def version_root(version: str) -> Response:
-        return _answer(service, DIALECTS[version], "")
-
-    @rest.route("/projects/<path:rest>", methods=methods)
-    def unversioned(rest: str) -> Response:
-        return _answer(service, V2, f"projects/{rest}")
-
-    return rest
-
-
-def _answer(service: QueueService, d: Dialect, resource: str) -> Response:
+def answer(service: QueueService, d: Dialect, resource: str) -> Response:
+    """The answer to the current Flask request for ``resource`` of version ``d``; the
+    routes are in :mod:`emulator.faces.cloud_tasks.blueprint`."""
     ints = "enum-encoding=int" in request.args.get("$alt", "")
     try:
         method, field, value = _resolve(d, request.method, resource)

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Final
 
-from flask import Blueprint, Response, render_template, request, send_file
+from flask import Blueprint, Flask, Response, render_template, request, send_file
 from flask.sansio.blueprints import BlueprintSetupState
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +33,7 @@ from emulator.faces.console.history import SAMPLE_INTERVAL_SECONDS, DepthHistory
 from emulator.faces.console.login import logged_in, register_login
 from emulator.faces.console.pages import chart_of, queue_page
 from emulator.faces.console.paths import BLUEPRINT, STATIC_URL_PATH
+from emulator.faces.console.session import ConsoleOnlySessions
 
 #: The session cookie holding the CSRF token and flash messages (Flask's signed session).
 SESSION_COOKIE: Final = "taskqueue_emulator_console"
@@ -105,6 +106,8 @@ def _configure_app(state: BlueprintSetupState) -> None:
     app = state.app
     if not app.secret_key:
         app.secret_key = secrets.token_bytes(32)
+    if isinstance(app, Flask):  # always (the blueprint state types its app loosely)
+        app.session_interface = ConsoleOnlySessions()
     app.config["SESSION_COOKIE_NAME"] = SESSION_COOKIE
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
