@@ -21,13 +21,11 @@ from typing import Any
 
 from emulator.cloudtasks.target import CloudTasksTarget
 from emulator.faces.cloud_tasks.grpc_server import AuthorizationCheck, CloudTasksGrpcServer
-from emulator.server import ServerThread
 from emulator.wiring import Runtime, build_forwarding_runtime, build_runtime
 from shims import backends
 from shims import clock as client_clock
 from shims.backends.cloudtasks import CloudTasksBackend
-from shims.backends.remote import RemoteBackend
-from tests.shim_support import T0, ShimWorld, serving
+from tests.shim_support import T0, LiveServer, ShimWorld, serving
 
 PROJECT = "fwd-proj"
 LOCATION = "europe-west1"
@@ -79,30 +77,15 @@ def forwarding_backend(queue_yaml: Path, backing: CloudTasks) -> CloudTasksBacke
     return CloudTasksBackend.build(str(queue_yaml), backing.target(), backing.runtime.clock)
 
 
-@dataclass
-class ForwardingServer:
-    """An emulator in ``--backend cloudtasks`` mode, served in a thread."""
-
-    runtime: Runtime
-    server: ServerThread
-
-    @property
-    def address(self) -> str:
-        return self.server.address
-
-    def backend(self) -> RemoteBackend:
-        """The shim's remote backend: the JSON API /v1 of this server."""
-        return RemoteBackend(self.address)
-
-
 @contextlib.contextmanager
-def forwarding_server(queue_yaml: Path, backing: CloudTasks) -> Iterator[ForwardingServer]:
-    """Serve a forwarding emulator over ``backing`` (its "now": ``backing``'s clock)."""
+def forwarding_server(queue_yaml: Path, backing: CloudTasks) -> Iterator[LiveServer]:
+    """Serve a forwarding emulator over ``backing`` (its "now": ``backing``'s clock); its
+    ``backend()`` is the shim's remote backend on the server's JSON API."""
     runtime = build_forwarding_runtime(
         str(queue_yaml), backing.target(), clock=backing.runtime.clock
     )
     with serving(runtime) as server:
-        yield ForwardingServer(runtime, server)
+        yield LiveServer(runtime, server)
 
 
 @contextlib.contextmanager

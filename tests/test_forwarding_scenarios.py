@@ -27,13 +27,12 @@ import pytest
 from shims.sdk.stub import EmulatorTaskQueueStub
 from tests.forwarding_support import (
     CloudTasks,
-    ForwardingServer,
     cloud_tasks,
     forwarding_backend,
     forwarding_server,
     forwarding_world,
 )
-from tests.shim_support import PULL, sdk_time, sdk_world
+from tests.shim_support import PULL, LiveServer, sdk_time, sdk_world
 from tests.test_shim_scenarios import SCENARIOS, Advance, pull
 
 pytestmark = pytest.mark.e2e
@@ -53,7 +52,7 @@ def backing(root: Path) -> Iterator[CloudTasks]:
 
 
 @pytest.fixture(scope="module")
-def forwarder(root: Path, backing: CloudTasks) -> Iterator[ForwardingServer]:
+def forwarder(root: Path, backing: CloudTasks) -> Iterator[LiveServer]:
     with forwarding_server(root / "queue.yaml", backing) as running:
         yield running
 
@@ -90,7 +89,7 @@ def sdk_over(address: str, backing: CloudTasks) -> Iterator[tuple[Any, Advance]]
 
 @contextlib.contextmanager
 def route(
-    name: str, root: Path, backing: CloudTasks, forwarder: ForwardingServer
+    name: str, root: Path, backing: CloudTasks, forwarder: LiveServer
 ) -> Iterator[tuple[Any, Advance]]:
     """The taskqueue module and the clock of one route to Cloud Tasks."""
     if name == "sdk":
@@ -110,7 +109,7 @@ def route(
 @pytest.mark.parametrize("via", ROUTES)
 @pytest.mark.parametrize("name", sorted(set(SCENARIOS) - DIVERGING))
 def test_scenario_through_cloud_tasks_matches_google_sdk(
-    name: str, via: str, root: Path, backing: CloudTasks, forwarder: ForwardingServer
+    name: str, via: str, root: Path, backing: CloudTasks, forwarder: LiveServer
 ) -> None:
     if (name, via) in UNORDERED:
         pytest.skip("the SDK sends these async calls concurrently (not a forwarding matter)")
@@ -124,7 +123,7 @@ def test_scenario_through_cloud_tasks_matches_google_sdk(
 
 @pytest.mark.parametrize("via", ROUTES)
 def test_leasing_untagged_tasks_by_tag_is_refused_with_why(
-    via: str, root: Path, backing: CloudTasks, forwarder: ForwardingServer
+    via: str, root: Path, backing: CloudTasks, forwarder: LiveServer
 ) -> None:
     """Cloud Tasks' LeaseTasks filter cannot name the empty tag; legacy ``tag=""`` can."""
     with route(via, root, backing, forwarder) as (taskqueue, advance):
@@ -141,7 +140,7 @@ def test_leasing_untagged_tasks_by_tag_is_refused_with_why(
 
 @pytest.mark.parametrize("via", ROUTES)
 def test_a_fractional_lease_is_held_whole_seconds(
-    via: str, root: Path, backing: CloudTasks, forwarder: ForwardingServer
+    via: str, root: Path, backing: CloudTasks, forwarder: LiveServer
 ) -> None:
     """Cloud Tasks leases whole seconds: 0.5 s is rounded up to 1 s (not down to nothing)."""
     with route(via, root, backing, forwarder) as (taskqueue, advance):
