@@ -15,9 +15,9 @@ What legitimately differs, and how it is compared:
   through ``/rpc_http``, W moved onto the frozen clock). Ours is never earlier, and never
   later than the frozen clock is ahead of the wall clock; everything the server stamps (lease
   expiries, lease changes) is compared exactly.
-* Countdowns (a negative one too) are only added before the first clock move: afterwards the stub measures them
-  from the wall clock, which stays behind its moved clock ("luck", as the issue puts it),
-  while the emulator measures them from its own clock.
+* Countdowns (a negative one too) are only added before the first clock move: afterwards
+  the stub measures them from the wall clock, which stays behind its moved clock ("luck", as
+  the issue puts it), while the emulator measures them from its own clock.
 * Order: every add (but the add-then-lease rule) is followed by a minute, so adds never tie
   in ETA (a tie is broken by name, the stub's wall-clock stamps by arrival); a batch has one
   tag, and its explicit names are sorted, so the two orders agree inside a batch too. But a
