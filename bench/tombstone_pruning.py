@@ -20,11 +20,11 @@ from emulator.domain.model import StoredTask
 from emulator.store.sqlite import SqliteTaskStore
 
 
-def _tombstones(store: SqliteTaskStore, count: int) -> None:
+def _tombstones(store: SqliteTaskStore, count: int, now_usec: int) -> None:
     with store.transaction() as tx:
         for i in range(count):
             tx.insert_task(StoredTask("q", f"t{i:07}", eta_usec=0))
-            tx.delete_task("q", f"t{i:07}", tombstone=True)
+            tx.delete_task("q", f"t{i:07}", tombstone_usec=now_usec)
 
 
 def measure(count: int) -> str:
@@ -32,8 +32,8 @@ def measure(count: int) -> str:
     clock = ControllableClock()
     clock.freeze(FakeClock.DEFAULT_START_USEC)
     with tempfile.TemporaryDirectory() as directory:
-        store = SqliteTaskStore(Path(directory) / "tasks.sqlite3", clock=clock)
-        _tombstones(store, count)
+        store = SqliteTaskStore(Path(directory) / "tasks.sqlite3")
+        _tombstones(store, count, clock.now_usec())
         clock.advance(10)
         retention = TombstoneRetention(store, clock, ttl_seconds=1)
         times: list[float] = []

@@ -20,7 +20,9 @@ from emulator.pruning import TombstonePruner
 from emulator.settings import build_parser, resolve
 from emulator.store.sqlite import SCHEMA_VERSION, SqliteTaskStore
 from emulator.wiring import Runtime, build_runtime
-from tests.shim_support import PULL, T0, write_queue_yaml
+from tests import core_support as core
+from tests.core_support import make_world, pull
+from tests.shim_support import PULL, SEC, T0, write_queue_yaml
 
 DAY = 86_400
 
@@ -102,11 +104,11 @@ def test_purged_names_age_too_and_statistics_do_not_change(
 
 
 def test_pruning_goes_in_small_batches_oldest_first(clock: ControllableClock) -> None:
-    store = SqliteTaskStore(clock=clock)
+    store = SqliteTaskStore()
     with store.transaction() as tx:
         for i in range(1200):
             tx.insert_task(_stored(f"t{i:04}"))
-            tx.delete_task(PULL, f"t{i:04}", tombstone=True)
+            tx.delete_task(PULL, f"t{i:04}", tombstone_usec=clock.now_usec())
     clock.advance(2)
     retention = TombstoneRetention(store, clock, ttl_seconds=1, batch=500)
     assert [retention.prune_batch() for _ in range(4)] == [500, 500, 200, 0]
@@ -262,3 +264,16 @@ def test_a_bad_variable_is_named(
 
 def _stored(name: str) -> StoredTask:
     return StoredTask(PULL, name, eta_usec=T0)
+
+
+def test_a_tombstone_is_stamped_with_the_services_clock_not_the_stores() -> None:
+    """Delete and purge tombstone at the operation's ``now``, even over a store built without
+    the service's clock (as embedders and the core tests build it)."""
+    world = make_world()
+    world.add(pull(name="deleted"), pull(name="purged"))
+    world.service.delete(core.PULL, ["deleted"])
+    world.tick(5)
+    world.service.purge(core.PULL)
+    with world.store.transaction() as tx:
+        stamps = tx._conn.execute("SELECT name, created_usec FROM tombstones ORDER BY name")
+        assert stamps.fetchall() == [("deleted", T0), ("purged", T0 + 5 * SEC)]

@@ -132,7 +132,7 @@ class LocalQueueService:
         with self._store.transaction() as tx:
             _check_running(tx, queue.name)
             candidates = _lease_candidates(tx, queue.name, now, max_tasks, group_by_tag, tag)
-            chosen = [task for task in candidates if _may_lease(tx, queue, task)]
+            chosen = [task for task in candidates if _may_lease(tx, queue, task, now)]
             eta = now + lease_usec
             if chosen:
                 tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
@@ -166,19 +166,21 @@ class LocalQueueService:
         now = self._clock.now_usec()
         with self._store.transaction() as tx:
             task = _held_task(tx, queue.name, task_name, eta_usec, now)
-            tx.delete_task(queue.name, task.name, tombstone=True)
+            tx.delete_task(queue.name, task.name, tombstone_usec=now)
 
     # -- delete, purge, pause ----------------------------------------------------------------
 
     def delete(self, queue_name: str, task_names: Sequence[str]) -> list[ErrorCode]:
         queue = self._queue(queue_name)
+        now = self._clock.now_usec()
         with self._store.transaction() as tx:
-            return _delete_batch(tx, queue.name, task_names)
+            return _delete_batch(tx, queue.name, task_names, now)
 
     def purge(self, queue_name: str) -> int:
         queue = self._queue(queue_name)
+        now = self._clock.now_usec()
         with self._store.transaction() as tx:
-            return tx.delete_all(queue.name, tombstone=True)
+            return tx.delete_all(queue.name, tombstone_usec=now)
 
     def pause(self, queue_name: str) -> None:
         queue = self._queue(queue_name)
@@ -227,13 +229,13 @@ class LocalQueueService:
     def flush_queue(self, queue_name: str) -> None:
         queue = self._queue(queue_name)
         with self._store.transaction() as tx:
-            tx.delete_all(queue.name, tombstone=False)
+            tx.delete_all(queue.name, tombstone_usec=None)
             tx.clear_tombstones(queue.name)
 
     def forget_task(self, queue_name: str, task_name: str) -> bool:
         queue = self._queue(queue_name)
         with self._store.transaction() as tx:
-            existed = tx.delete_task(queue.name, task_name, tombstone=False)
+            existed = tx.delete_task(queue.name, task_name, tombstone_usec=None)
             tx.clear_tombstones(queue.name, [task_name])
             return existed
 
@@ -368,8 +370,9 @@ def _lease_candidates(
     return [task for task in window if not task.tag]
 
 
-def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask) -> bool:
-    """Apply the retry limit: a task over it is deleted (and tombstoned) instead of leased."""
+def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask, now: int) -> bool:
+    """Apply the retry limit: a task over it is deleted (and tombstoned at ``now``) instead
+    of leased."""
     params = task.retry_parameters
     limit = params.lease_limit() if params is not None else queue.lease_limit()
     if limit is None or limit >= task.retry_count + 1:
@@ -380,7 +383,7 @@ def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask) -> bo
         queue.name,
         task.retry_count,
     )
-    tx.delete_task(queue.name, task.name, tombstone=True)
+    tx.delete_task(queue.name, task.name, tombstone_usec=now)
     return False
 
 
@@ -413,11 +416,13 @@ def _held_task(tx: StoreTransaction, queue: str, name: str, eta_usec: int, now: 
     return task
 
 
-def _delete_batch(tx: StoreTransaction, queue: str, names: Sequence[str]) -> list[ErrorCode]:
+def _delete_batch(
+    tx: StoreTransaction, queue: str, names: Sequence[str], now: int
+) -> list[ErrorCode]:
     """Delete (and tombstone) the named tasks in one statement, with the codes deleting them
     one by one gives, in order: OK for a name's first occurrence if it existed, else
     TOMBSTONED_TASK if its name is tombstoned (by this call or before), else UNKNOWN_TASK."""
-    deleted = tx.delete_tasks(queue, names, tombstone=True)
+    deleted = tx.delete_tasks(queue, names, tombstone_usec=now)
     missing = [name for name in dict.fromkeys(names) if name not in deleted]
     tombstoned = tx.taken_names(queue, missing)[1] if missing else set()
     codes: list[ErrorCode] = []

@@ -61,17 +61,22 @@ class StoreTransaction(Protocol):
         """Lease the named tasks: ETA := ``eta_usec``, retry count + 1, leased at ``now_usec``."""
         ...
 
-    def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
-        """Remove a task; with ``tombstone`` remember its name. True if it existed."""
+    def delete_task(self, queue: str, name: str, *, tombstone_usec: int | None) -> bool:
+        """Remove a task; with a ``tombstone_usec`` (the operation's now) remember its name
+        as tombstoned at that instant, with None forget it. True if it existed."""
         ...
 
-    def delete_tasks(self, queue: str, names: Sequence[str], *, tombstone: bool) -> set[str]:
-        """Remove the named tasks (a batch delete, one statement); with ``tombstone`` remember
-        the names of those that existed. Returns the names that existed."""
+    def delete_tasks(
+        self, queue: str, names: Sequence[str], *, tombstone_usec: int | None
+    ) -> set[str]:
+        """Remove the named tasks (a batch delete, one statement); with a ``tombstone_usec``
+        remember the names of those that existed, tombstoned at that instant. Returns the
+        names that existed."""
         ...
 
-    def delete_all(self, queue: str, *, tombstone: bool) -> int:
-        """Remove every task of ``queue`` (tombstoning the names if asked); return the count."""
+    def delete_all(self, queue: str, *, tombstone_usec: int | None) -> int:
+        """Remove every task of ``queue`` (tombstoning the names at ``tombstone_usec`` unless it
+        is None); return the count."""
         ...
 
     def clear_tombstones(self, queue: str, names: Sequence[str] | None = None) -> None:

@@ -101,14 +101,10 @@ def _chunks(names: Sequence[str]) -> Sequence[Sequence[str]]:
     return [names[start : start + _IN_CHUNK] for start in range(0, len(names), _IN_CHUNK)]
 
 
-def _marks(names: Sequence[str]) -> str:
-    """``?, ?, ...``: one placeholder per name."""
-    return _placeholders(len(names))
-
-
 @functools.lru_cache(maxsize=_IN_CHUNK + 1)
 def _placeholders(count: int) -> str:
-    """Cached: single calls (one name) are the hot case, and the string is the same."""
+    """``?, ?, ...``: ``count`` placeholders. Cached: single calls (one name) are the hot
+    case, and the string is the same."""
     return ", ".join("?" * count)
 
 
@@ -127,9 +123,9 @@ class SqliteTaskStore:
         create_parent: create the file's directory if it is missing (for the emulator's
             default location only: a typo in an explicit path should not create directories).
         busy_timeout_ms: how long a transaction waits for another process's write lock.
-        clock: when a tombstone is made (and when the tombstones of a file of schema 1 or 2
-            are stamped at its migration); the service's injected clock (default: the wall
-            clock).
+        clock: what "now" is when the tombstones of a file of schema 1 or 2 are stamped at
+            its migration; the service's injected clock (default: the wall clock). Tombstones
+            made later carry the time of the operation that made them (the core passes it).
 
     Raises:
         StoreError: if the file cannot be opened or is not a database of ours; the message
@@ -146,10 +142,10 @@ class SqliteTaskStore:
     ) -> None:
         self._location = str(location)
         self._lock = threading.RLock()
-        self._clock: Clock = clock or SystemClock()
         if self._location != MEMORY_STORAGE:
             _check_location(Path(self._location), create_parent)
-        self._conn = _connect(self._location, busy_timeout_ms, self._clock.now_usec())
+        migrated_at = (clock or SystemClock()).now_usec()
+        self._conn = _connect(self._location, busy_timeout_ms, migrated_at)
 
     @property
     def location(self) -> str:
@@ -172,7 +168,7 @@ class SqliteTaskStore:
                     raise
                 raise self._unavailable(exc) from exc
             try:
-                yield SqliteTransaction(self._conn, self._clock)
+                yield SqliteTransaction(self._conn)
                 self._conn.execute("COMMIT")
             except BaseException as exc:
                 self._rollback()
@@ -279,9 +275,8 @@ def _stamp_tombstones(conn: sqlite3.Connection, now_usec: int) -> None:
 class SqliteTransaction:
     """The verbs of :class:`emulator.store.protocol.StoreTransaction` as SQL on one connection."""
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._clock = clock
 
     def _one(self, sql: str, params: Sequence[Any]) -> Any:
         row = self._conn.execute(sql, params).fetchone()
@@ -325,18 +320,10 @@ class SqliteTransaction:
         live: set[str] = set()
         tombstoned: set[str] = set()
         for chunk in _chunks(names):
-            params = (queue, *chunk)
-            live.update(
-                self._names(
-                    f"SELECT name FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)})", params
-                )
-            )
-            tombstoned.update(
-                self._names(
-                    f"SELECT name FROM tombstones WHERE queue = ? AND name IN ({_marks(chunk)})",
-                    params,
-                )
-            )
+            params, marks = (queue, *chunk), _placeholders(len(chunk))
+            where = f"WHERE queue = ? AND name IN ({marks})"
+            live.update(self._names(f"SELECT name FROM tasks {where}", params))
+            tombstoned.update(self._names(f"SELECT name FROM tombstones {where}", params))
         return live, tombstoned
 
     def _names(self, sql: str, params: Sequence[Any]) -> list[str]:
@@ -369,14 +356,16 @@ class SqliteTransaction:
         for chunk in _chunks(names):
             self._conn.execute(
                 "UPDATE tasks SET eta_usec = ?, retry_count = retry_count + 1, leased_at_usec = ? "
-                f"WHERE queue = ? AND name IN ({_marks(chunk)})",
+                f"WHERE queue = ? AND name IN ({_placeholders(len(chunk))})",
                 (eta_usec, now_usec, queue, *chunk),
             )
 
-    def delete_task(self, queue: str, name: str, *, tombstone: bool) -> bool:
-        return bool(self.delete_tasks(queue, [name], tombstone=tombstone))
+    def delete_task(self, queue: str, name: str, *, tombstone_usec: int | None) -> bool:
+        return bool(self.delete_tasks(queue, [name], tombstone_usec=tombstone_usec))
 
-    def delete_tasks(self, queue: str, names: Sequence[str], *, tombstone: bool) -> set[str]:
+    def delete_tasks(
+        self, queue: str, names: Sequence[str], *, tombstone_usec: int | None
+    ) -> set[str]:
         """``DELETE ... WHERE name IN (...) RETURNING name`` per chunk, then the tombstones in
         one ``executemany``: two statements for a batch instead of two per task. One name
         takes a plain ``DELETE`` and its row count, cheaper than ``RETURNING``."""
@@ -387,23 +376,22 @@ class SqliteTransaction:
         else:
             deleted = set()
             for chunk in _chunks(unique):
-                sql = f"DELETE FROM tasks WHERE queue = ? AND name IN ({_marks(chunk)}) "
-                sql += "RETURNING name"
+                marks = _placeholders(len(chunk))
+                sql = f"DELETE FROM tasks WHERE queue = ? AND name IN ({marks}) RETURNING name"
                 deleted.update(self._names(sql, (queue, *chunk)))
-        if deleted and tombstone:
-            now = self._clock.now_usec()
+        if deleted and tombstone_usec is not None:
             self._many(
                 "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) VALUES (?, ?, ?)",
-                [(queue, name, now) for name in sorted(deleted)],
+                [(queue, name, tombstone_usec) for name in sorted(deleted)],
             )
         return deleted
 
-    def delete_all(self, queue: str, *, tombstone: bool) -> int:
-        if tombstone:
+    def delete_all(self, queue: str, *, tombstone_usec: int | None) -> int:
+        if tombstone_usec is not None:
             self._conn.execute(
                 "INSERT OR IGNORE INTO tombstones (queue, name, created_usec) "
                 "SELECT queue, name, ? FROM tasks WHERE queue = ?",
-                (self._clock.now_usec(), queue),
+                (tombstone_usec, queue),
             )
         return self._conn.execute("DELETE FROM tasks WHERE queue = ?", (queue,)).rowcount
 
