@@ -179,13 +179,27 @@ def install(
     Raises:
         RuntimeError: ``use_sdk=True`` without ``TASKQUEUE_EMULATOR_HOST``.
         ImportError: ``use_sdk=True`` and Google's SDK is not installed.
-        ValueError: a production setting (or its variable) is unusable, or the backend, the
-            project or the location; the message names it.
+        ValueError: a production setting (or its variable) is unusable, or given with
+            ``backend="cloudtasks"``, or the backend, the project or the location is; the
+            message names it.
     """
     if use_sdk:
         _install_sdk()
         return
     target = _cloud_tasks_target(backend, project, location, endpoint)
+    explicit = {
+        "lease_rate_limit": lease_rate_limit,
+        "add_visibility_delay": add_visibility_delay,
+        "inject_faults": inject_faults,
+        "inject_faults_seed": inject_faults_seed,
+        "like_production": like_production,
+    }
+    given = [name for name, value in explicit.items() if value is not None]
+    if target is not None and given:
+        raise ValueError(
+            f"{', '.join(given)}: the production behaviours are the embedded emulator's; "
+            'with backend="cloudtasks" Cloud Tasks itself is production (leave them out)'
+        )
     production = _production(
         lease_rate_limit=lease_rate_limit,
         add_visibility_delay=add_visibility_delay,

@@ -235,10 +235,18 @@ def test_legacy_code_runs_against_cloud_tasks_with_no_emulator_server(
         ({"backend": "cloudtasks", "location": "l"}, "needs project="),
         ({"backend": "cloudtasks", "project": "p"}, "needs location="),
         ({"backend": "cloudtasks", "project": "p", "location": "l", "endpoint": "x"}, "endpoint"),
+        (
+            {"backend": "cloudtasks", "project": "p", "location": "l", "lease_rate_limit": 5},
+            "lease_rate_limit: the production behaviours are the embedded emulator's",
+        ),
+        (
+            {"backend": "cloudtasks", "project": "p", "location": "l", "like_production": True},
+            "like_production",
+        ),
     ],
 )
 def test_install_refuses_an_unusable_cloud_tasks_backend(
-    kwargs: dict[str, str], mention: str
+    kwargs: dict[str, object], mention: str
 ) -> None:
     with pytest.raises(ValueError, match=mention):
         shims.install(**kwargs)  # type: ignore[arg-type]
