@@ -21,6 +21,7 @@ from emulator.faces.identity import read_identity_header
 from emulator.faces.json.api import create_api_blueprint
 from emulator.faces.json.errors import register_error_handlers
 from emulator.faces.json.openapi import openapi_document
+from emulator.faces.json.provider import OrjsonProvider
 from emulator.faces.rpc_http.views import create_rpc_blueprint
 from emulator.pruning import TombstonePruner
 from emulator.wiring import Runtime
@@ -52,9 +53,10 @@ def create_app(
         ValueError: test control requested without a controllable clock.
     """
     app = Flask("emulator")
+    app.json = OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_SIZE_BYTES  # a declared length: each face
     app.wsgi_app = ChunkedBodyLimit(app.wsgi_app, MAX_REQUEST_SIZE_BYTES)  # type: ignore[method-assign]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     register_error_handlers(app)
     if identity_header is not None:
         read_identity_header(app, identity_header)

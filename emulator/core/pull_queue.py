@@ -358,16 +358,21 @@ def _check_running(tx: StoreTransaction, queue: str) -> None:
 def _lease_candidates(
     tx: StoreTransaction, queue: str, now: int, max_tasks: int, group_by_tag: bool, tag: str | None
 ) -> list[StoredTask]:
-    """The tasks a lease would take, before the retry limit is applied (stub §4.3, §4.4)."""
+    """The tasks a lease would take, before the retry limit is applied (stub §4.3, §4.4).
+
+    Grouping by the oldest task's tag reads that one task first, then only the tasks of its
+    tag (reading a whole window and then the tag's tasks read twice the rows); only an
+    untagged oldest task needs the window, whose untagged tasks are the answer."""
     if group_by_tag and tag:
         return tx.ready_tasks_with_tag(queue, tag, now, max_tasks)
-    window = tx.ready_tasks(queue, now, max_tasks)
-    if not group_by_tag or not window:
-        return window
-    oldest_tag = window[0].tag
-    if oldest_tag:
-        return tx.ready_tasks_with_tag(queue, oldest_tag, now, max_tasks)
-    return [task for task in window if not task.tag]
+    if not group_by_tag:
+        return tx.ready_tasks(queue, now, max_tasks)
+    oldest = tx.ready_tasks(queue, now, 1)
+    if not oldest:
+        return []
+    if oldest[0].tag:
+        return tx.ready_tasks_with_tag(queue, oldest[0].tag, now, max_tasks)
+    return [task for task in tx.ready_tasks(queue, now, max_tasks) if not task.tag]
 
 
 def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask, now: int) -> bool:

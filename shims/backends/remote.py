@@ -13,7 +13,6 @@ failed the call with a deadline, e.g. an injected fault) raises
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ from emulator.domain.model import (
     StoredTask,
     TaskPage,
 )
-from emulator.faces.json import codec
+from emulator.faces.json import codec, text
 from shims import apiproxy_errors
 from shims.backends.http import ConnectionFailed, DeadlineExceeded, HttpClient
 from shims.backends.protocol import ControlUnavailableError, QueueView, deadline_exceeded
@@ -48,7 +47,7 @@ def _json_answer(status: int, data: bytes, base_url: str) -> Any:
     """The decoded body of an answer (empty: ``{}``); one that is not JSON is an error:
     TRANSIENT_ERROR from a failing server or proxy (5xx), INTERNAL_ERROR otherwise."""
     try:
-        return json.loads(data) if data.strip() else {}
+        return text.loads_answer(data) if data.strip() else {}
     except (ValueError, UnicodeDecodeError):
         code = ErrorCode.TRANSIENT_ERROR if status >= 500 else ErrorCode.INTERNAL_ERROR
         snippet = data[:200].decode("utf8", "replace")
@@ -103,7 +102,7 @@ class RemoteBackend:
 
         ``call_name`` names the operation in error messages (e.g. ``QueryAndOwnTasks``).
         """
-        payload = None if body is None else json.dumps(body).encode()
+        payload = None if body is None else text.dumps(body)
         headers = {"Accept": "application/json"}
         if payload is not None:
             headers["Content-Type"] = "application/json"

@@ -22,7 +22,6 @@ import dataclasses
 import datetime
 import enum
 import functools
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,11 +53,15 @@ from emulator.domain.model import (
     TaskPage,
 )
 from emulator.domain.queue_config import AclEntry, QueueConfig, QueueMode, RetryParameters
+from emulator.faces.json import text
 
 #: A JSON document being written (anything ``json.dumps`` takes).
 JsonObject = dict[str, Any]
 #: Largest value an SQLite INTEGER (and a proto int64) holds.
 _MAX_INT64: Final = 2**63 - 1
+#: Latest ``eta_usec`` a request may ask for.
+_MAX_ETA_USEC: Final = 2**62
+_PULL_MODE: Final = QueueMode.PULL
 D = TypeVar("D")
 
 
@@ -81,7 +84,7 @@ def parse_body(data: bytes) -> JsonObject:
     if not data.strip():
         return {}
     try:
-        value = json.loads(data)
+        value = text.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TaskQueueError(
             ErrorCode.INVALID_REQUEST, f"request body is not valid JSON: {exc}"
@@ -92,7 +95,8 @@ def parse_body(data: bytes) -> JsonObject:
         ) from None
     if not isinstance(value, dict):
         raise TaskQueueError(ErrorCode.INVALID_REQUEST, "request body must be a JSON object")
-    _check_unicode(value)
+    if b"\\u" in data or b"\0" in data:  # a \u escape, or UTF-16/32 text (json reads it)
+        _check_unicode(value)  # the only ways to spell a lone surrogate: UTF-8 cannot
     return value
 
 
@@ -310,9 +314,12 @@ def _mode_label(text: str, path: str) -> QueueMode:
     return QueueMode.PULL if text == "pull" else QueueMode.PUSH
 
 
+_ERROR_CODES: Final = dict(ErrorCode.__members__)
+
+
 def error_code_from_json(name: str) -> ErrorCode:
     """The :class:`ErrorCode` called ``name``; INTERNAL_ERROR for a name this version lacks."""
-    return ErrorCode.__members__.get(name, ErrorCode.INTERNAL_ERROR)
+    return _ERROR_CODES.get(name, ErrorCode.INTERNAL_ERROR)
 
 
 def b64(data: bytes) -> str:
@@ -434,7 +441,7 @@ def add_request_from_json(obj: object, path: str) -> AddRequest:
     return AddRequest(
         payload=f.base64("payload", default=b""),
         name=f.string("name", default=None),
-        eta_usec=f.integer("eta_usec", default=None, low=0, high=2**62),
+        eta_usec=f.integer("eta_usec", default=None, low=0, high=_MAX_ETA_USEC),
         countdown_seconds=f.number("countdown_seconds", default=None, low=-1e12, high=1e12),
         tag=f.string("tag", default=None),
         mode=_requested_mode(f),
@@ -482,9 +489,46 @@ def add_body_to_json(requests: Sequence[AddRequest]) -> JsonObject:
 
 
 def add_body_from_json(body: object) -> list[AddRequest]:
-    """The tasks of ``POST /v1/queues/{queue}/tasks``, in order."""
+    """The tasks of ``POST /v1/queues/{queue}/tasks``, in order.
+
+    Each task is read by :func:`_plain_pull_task` when it can, else by
+    :func:`add_request_from_json`, which gives the same request or the error naming the field.
+    """
     items = Fields(body, "", _ADD_FIELDS).array("tasks")
-    return [add_request_from_json(item, f"tasks[{i}]") for i, item in enumerate(items)]
+    return [
+        _plain_pull_task(item) or add_request_from_json(item, f"tasks[{i}]")
+        for i, item in enumerate(items)
+    ]
+
+
+_PLAIN_TASK_FIELDS: Final = frozenset({"name", "payload", "tag", "eta_usec", "mode"})
+
+
+def _plain_pull_task(item: object) -> AddRequest | None:
+    """The request a pull task of well-typed plain fields (``name``, ``payload``, ``tag``,
+    ``eta_usec``, ``mode`` ``"pull"`` or none) asks for, in a few type checks: what the shim sends
+    for nearly every task. None for anything else, valid or not, and for a bad value (the
+    full reader then says what is wrong)."""
+    if type(item) is not dict or not _PLAIN_TASK_FIELDS.issuperset(item):
+        return None
+    name, tag, eta, payload = item.get("name"), item.get("tag"), item.get("eta_usec"), b""
+    mode = item.get("mode")
+    if (mode is not None and mode != "pull") or not (
+        (name is None or type(name) is str)
+        and (tag is None or type(tag) is str)
+        and (eta is None or (type(eta) is int and 0 <= eta <= _MAX_ETA_USEC))
+    ):
+        return None
+    text = item.get("payload")
+    if text is not None:
+        if type(text) is not str:
+            return None
+        try:
+            payload = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    pull = None if mode is None else _PULL_MODE  # no mode: the queue's
+    return AddRequest(payload=payload, name=name, eta_usec=eta, tag=tag, mode=pull)
 
 
 @dataclass(frozen=True)
@@ -616,7 +660,41 @@ def leased_tasks_to_json(tasks: Sequence[LeasedTask]) -> JsonObject:
 
 
 def leased_tasks_from_json(body: object) -> list[LeasedTask]:
-    return [leased_task_from_json(item) for item in Fields(body, "", None).nested_list("tasks")]
+    """The tasks of a lease's answer; each read by :func:`_plain_leased_task` when it can,
+    else by :func:`leased_task_from_json` (the same task, or the error naming the field)."""
+    items = Fields(body, "", None).array("tasks")
+    return [
+        _plain_leased_task(item) or leased_task_from_json(Fields(item, f"tasks[{i}]", None))
+        for i, item in enumerate(items)
+    ]
+
+
+def _plain_leased_task(item: object) -> LeasedTask | None:
+    """A leased task whose fields all have their types, in a few checks; None otherwise."""
+    if type(item) is not dict:
+        return None
+    name, eta, count, tag = (
+        item.get("name"),
+        item.get("eta_usec"),
+        item.get("retry_count"),
+        item.get("tag"),
+    )
+    if not (
+        type(name) is str
+        and type(eta) is int
+        and type(count) is int
+        and (tag is None or type(tag) is str)
+    ):
+        return None
+    text, payload = item.get("payload"), b""
+    if text is not None:
+        if type(text) is not str:
+            return None
+        try:
+            payload = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return LeasedTask(name, eta, count, payload, tag)
 
 
 def modified_lease_to_json(name: str, eta_usec: int) -> JsonObject:
@@ -634,8 +712,16 @@ def delete_results_to_json(names: Sequence[str], codes: Sequence[ErrorCode]) -> 
 
 
 def delete_results_from_json(body: object) -> list[ErrorCode]:
-    items = Fields(body, "", None).nested_list("results")
-    return [error_code_from_json(item.string("code")) for item in items]
+    items = Fields(body, "", None).array("results")
+    return [_result_code(item, f"results[{i}]") for i, item in enumerate(items)]
+
+
+def _result_code(item: object, path: str) -> ErrorCode:
+    """The ``code`` of one result object: a dict lookup when it is a string."""
+    code = item.get("code") if type(item) is dict else None
+    if type(code) is str:
+        return _ERROR_CODES.get(code, ErrorCode.INTERNAL_ERROR)
+    return error_code_from_json(Fields(item, path, None).string("code"))
 
 
 def stored_task_to_json(task: StoredTask, now_usec: int) -> JsonObject:
