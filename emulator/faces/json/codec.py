@@ -417,20 +417,28 @@ _DELETE_FIELDS: Final = frozenset({"names"})
 
 def add_request_to_json(request: AddRequest) -> JsonObject:
     """One element of an add request's ``tasks`` array (unset fields are left out)."""
-    body: JsonObject = {
-        "name": request.name,
-        "payload": b64(request.payload),
-        "tag": request.tag,
-        "eta_usec": request.eta_usec,
-        "countdown_seconds": request.countdown_seconds,
-        "mode": None if request.mode is None else request.mode.label,
-        "method": request.method,
-        "url": request.url,
-        "headers": [list(pair) for pair in request.headers] or None,
-        "retry_options": retry_options(request.retry_parameters),
-        "dispatch_deadline_usec": request.dispatch_deadline_usec,
-    }
-    return {key: value for key, value in body.items() if value is not None}
+    body: JsonObject = {"payload": b64(request.payload)}
+    if request.name is not None:
+        body["name"] = request.name
+    if request.tag is not None:
+        body["tag"] = request.tag
+    if request.eta_usec is not None:
+        body["eta_usec"] = request.eta_usec
+    if request.countdown_seconds is not None:
+        body["countdown_seconds"] = request.countdown_seconds
+    if request.mode is not None:
+        body["mode"] = request.mode.label
+    if request.method is not None:
+        body["method"] = request.method
+    if request.url is not None:
+        body["url"] = request.url
+    if request.headers:
+        body["headers"] = [list(pair) for pair in request.headers]
+    if request.retry_parameters is not None:
+        body["retry_options"] = retry_options(request.retry_parameters)
+    if request.dispatch_deadline_usec is not None:
+        body["dispatch_deadline_usec"] = request.dispatch_deadline_usec
+    return body
 
 
 def add_request_from_json(obj: object, path: str) -> AddRequest:
@@ -628,8 +636,40 @@ def add_results_to_json(results: Sequence[AddResult]) -> JsonObject:
     }
 
 
+def _objects(body: object, key: str) -> list[Any]:
+    """The array ``key`` of an answer, checked first to hold only objects, as
+    :meth:`Fields.nested_list` checks it (the error names the first that is not)."""
+    items = Fields(body, "", None).array(key)
+    if not all(type(item) is dict for item in items):
+        Fields(body, "", None).nested_list(key)
+    return items
+
+
 def add_results_from_json(body: object) -> list[AddResult]:
-    return [add_result_from_json(item) for item in Fields(body, "", None).nested_list("tasks")]
+    """The per-task results of an add's answer; each read by :func:`_plain_add_result` when
+    it can, else by :func:`add_result_from_json` (the same result, or the error)."""
+    items = _objects(body, "tasks")
+    return [
+        _plain_add_result(item) or add_result_from_json(Fields(item, f"tasks[{i}]", None))
+        for i, item in enumerate(items)
+    ]
+
+
+def _plain_add_result(item: object) -> AddResult | None:
+    """A result whose fields all have their types, in a few checks; None otherwise."""
+    if type(item) is not dict:
+        return None
+    code, name, eta = item.get("code"), item.get("name"), item.get("eta_usec")
+    message = item.get("message")
+    if not (
+        type(code) is str
+        and (name is None or type(name) is str)
+        and (eta is None or type(eta) is int)
+        and (message is None or type(message) is str)
+    ):
+        return None
+    known = _ERROR_CODES.get(code, ErrorCode.INTERNAL_ERROR)
+    return AddResult(known, name, message or "", eta)
 
 
 def leased_task_to_json(task: LeasedTask) -> JsonObject:
@@ -662,7 +702,7 @@ def leased_tasks_to_json(tasks: Sequence[LeasedTask]) -> JsonObject:
 def leased_tasks_from_json(body: object) -> list[LeasedTask]:
     """The tasks of a lease's answer; each read by :func:`_plain_leased_task` when it can,
     else by :func:`leased_task_from_json` (the same task, or the error naming the field)."""
-    items = Fields(body, "", None).array("tasks")
+    items = _objects(body, "tasks")
     return [
         _plain_leased_task(item) or leased_task_from_json(Fields(item, f"tasks[{i}]", None))
         for i, item in enumerate(items)
@@ -712,7 +752,7 @@ def delete_results_to_json(names: Sequence[str], codes: Sequence[ErrorCode]) -> 
 
 
 def delete_results_from_json(body: object) -> list[ErrorCode]:
-    items = Fields(body, "", None).array("results")
+    items = _objects(body, "results")
     return [_result_code(item, f"results[{i}]") for i, item in enumerate(items)]
 
 
