@@ -159,6 +159,31 @@ class _CountingBody:
         return getattr(self._stream, name)
 
 
+class _OneWriteResponse:
+    """The handler's output stream: a response's head waits for its first body bytes, so
+    head and body leave in one ``send()``. http.server flushes the head on its own and
+    werkzeug writes the body after it: two segments, so the client wakes twice per answer.
+    ``flush`` sends a head still waiting (a response without a body)."""
+
+    def __init__(self, stream: Any, handler: KeepAliveRequestHandler) -> None:
+        self._stream = stream
+        self._handler = handler
+
+    def write(self, data: bytes) -> int:
+        head = self._handler.take_head()
+        written: int = self._stream.write(head + data if head else data)
+        return written - len(head)
+
+    def flush(self) -> None:
+        head = self._handler.take_head()
+        if head:
+            self._stream.write(head)
+        self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class KeepAliveRequestHandler(WSGIRequestHandler):
     """Speak HTTP/1.1 with keep-alive so clients (the shim, the SDK stub) reuse one connection.
 
@@ -170,7 +195,8 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     ``Connection: close`` out, unless the client asked to close, the body is chunked or too
     large. ``disable_nagle_algorithm`` sets TCP_NODELAY: werkzeug writes headers and body
     in two ``send()`` calls, and with Nagle on, the second waits for the client's delayed
-    ACK (~40 ms per response). Idle connections close after :data:`IDLE_TIMEOUT_SECONDS`.
+    ACK (~40 ms per response); and the head waits for the body (:class:`_OneWriteResponse`)
+    so both leave in one ``send()``. Idle connections close after :data:`IDLE_TIMEOUT_SECONDS`.
     The handler tells its :class:`EmulatorWSGIServer` whether it is idle or serving, so a
     stop can drain it.
     """
@@ -182,10 +208,30 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
     awaiting_request = True
     kept_alive = False
     _body: _CountingBody | None = None
+    _headers_buffer: list[bytes]  # http.server's, set by send_response
 
     def setup(self) -> None:
         super().setup()
         self.rfile = _RequestStartReader(self.rfile, self)  # type: ignore[assignment]
+        self.wfile = _OneWriteResponse(self.wfile, self)  # type: ignore[assignment]
+
+    def end_headers(self) -> None:
+        """End the head, as http.server does, but leave it for :meth:`take_head`."""
+        self._headers_buffer.append(b"\r\n")
+
+    def take_head(self) -> bytes:
+        """The head of the response not sent yet (``b""`` if none), now the caller's to send."""
+        pending = getattr(self, "_headers_buffer", [])
+        if not pending:
+            return b""
+        self._headers_buffer = []
+        return b"".join(pending)
+
+    def handle_expect_100(self) -> bool:
+        """``100 Continue`` goes out at once: the client waits for it before the body."""
+        accepted = super().handle_expect_100()
+        self.wfile.flush()
+        return accepted
 
     def handle_one_request(self) -> None:
         if self.server.draining:
@@ -197,6 +243,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         self.server.connection_state(self, "idle")
         try:
             super().handle_one_request()
+            self.wfile.flush()  # a head left waiting (an error answered before any body)
         finally:
             self.server.connection_state(self, "idle")
         if self.server.draining:

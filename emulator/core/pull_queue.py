@@ -278,7 +278,7 @@ def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
     """The next ``task<N>`` name that is free in ``queue`` (never a live or tombstoned name)."""
     while True:
         name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
-        if name not in taken and not tx.has_task(queue, name) and not tx.is_tombstoned(queue, name):
+        if name not in taken and not tx.name_in_use(queue, name):
             return name
 
 

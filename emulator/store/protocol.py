@@ -30,6 +30,10 @@ class StoreTransaction(Protocol):
         """True if ``name`` was used in ``queue`` and its task has since been deleted."""
         ...
 
+    def name_in_use(self, queue: str, name: str) -> bool:
+        """``has_task(queue, name) or is_tombstoned(queue, name)``, in one lookup."""
+        ...
+
     def insert_task(self, task: StoredTask) -> None:
         """Store a new task; the caller has checked the name is free and not tombstoned."""
         ...

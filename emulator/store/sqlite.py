@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from emulator.domain.clock import Clock, SystemClock
 from emulator.domain.errors import StorageUnavailable
@@ -299,6 +299,14 @@ class SqliteTransaction:
         sql = "SELECT 1 FROM tombstones WHERE queue = ? AND name = ?"
         return self._one(sql, (queue, name)) is not None
 
+    def name_in_use(self, queue: str, name: str) -> bool:
+        """One statement: two index probes (a single add's auto name takes it)."""
+        sql = (
+            "SELECT EXISTS (SELECT 1 FROM tasks WHERE queue = ?1 AND name = ?2) "
+            "OR EXISTS (SELECT 1 FROM tombstones WHERE queue = ?1 AND name = ?2)"
+        )
+        return bool(self._one(sql, (queue, name)))
+
     def insert_task(self, task: StoredTask) -> None:
         self._conn.execute(_INSERT_TASK, _row_from_task(task))
 
@@ -445,11 +453,7 @@ class SqliteTransaction:
         self._conn.execute("DELETE FROM lease_log WHERE at_usec < ?", (before_usec,))
 
     def next_auto_name_id(self) -> int:
-        self._conn.execute(
-            "INSERT INTO counters (name, value) VALUES ('auto_name', 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + 1"
-        )
-        return int(self._one("SELECT value FROM counters WHERE name = 'auto_name'", ()))
+        return self.reserve_auto_name_ids(1)
 
     def reserve_auto_name_ids(self, count: int) -> int:
         """One upsert with ``RETURNING`` (SQLite >= 3.35) for a whole batch of auto names."""
@@ -546,6 +550,10 @@ def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
     )
 
 
+#: Each stored ``mode`` number to its QueueMode (the enum's own lookup costs more per row).
+_MODES: Final = {int(mode): mode for mode in QueueMode}
+
+
 def _task_from_row(row: Sequence[Any]) -> StoredTask:
     return StoredTask(
         queue=row[0],
@@ -556,7 +564,7 @@ def _task_from_row(row: Sequence[Any]) -> StoredTask:
         retry_count=row[5],
         created_usec=row[6],
         leased_at_usec=row[7],
-        mode=QueueMode(row[8]),
+        mode=_MODES.get(row[8]) or QueueMode(row[8]),  # a dict lookup; the enum call raises
         method=row[9],
         url=row[10],
         headers=tuple((k, v) for k, v in json.loads(row[11])) if row[11] else (),

@@ -34,7 +34,7 @@ import select
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from emulator.domain.identity import DEFAULT_IDENTITY_HEADER
@@ -106,6 +106,20 @@ def _with_token(headers: Mapping[str, str]) -> Mapping[str, str]:
         name = os.environ.get(IDENTITY_HEADER_ENV, "").strip() or DEFAULT_IDENTITY_HEADER
         headers = {**headers, name: identity}
     return headers
+
+
+class _OneWriteConnection(http.client.HTTPConnection):
+    """An ``HTTPConnection`` that sends a request's head and a ``bytes`` body in one
+    ``send()``: http.client sends them in two, and the server wakes up for each."""
+
+    def _send_output(self, message_body: Any = None, encode_chunked: bool = False) -> None:
+        if not isinstance(message_body, bytes) or encode_chunked:
+            super()._send_output(message_body, encode_chunked=encode_chunked)  # type: ignore[misc]
+            return
+        self._buffer.extend((b"", message_body))  # type: ignore[attr-defined]
+        message = b"\r\n".join(self._buffer)  # type: ignore[attr-defined]
+        del self._buffer[:]  # type: ignore[attr-defined]
+        self.send(message)
 
 
 class HttpClient:
@@ -185,7 +199,7 @@ class HttpClient:
         return Reply(response.status, data)
 
     def _new(self, deadline: float) -> http.client.HTTPConnection:
-        return http.client.HTTPConnection(self.host, self.port, timeout=deadline)
+        return _OneWriteConnection(self.host, self.port, timeout=deadline)
 
     def _acquire(self, deadline: float) -> tuple[http.client.HTTPConnection, bool]:
         """An idle connection that is still open (``reused`` True), or a new one."""
