@@ -162,7 +162,8 @@ class UserRPC:
     def wait(self) -> None:
         """Wait for the call to finish, then run the user callback (once, even on failure)."""
         assert self.__future is not None, "wait() called before make_call()"
-        concurrent.futures.wait([self.__future])
+        if not self.__future.done():  # an inline call is done: skip the waiter's set-up
+            concurrent.futures.wait([self.__future])
         self.__call_user_callback()
 
     def __call_user_callback(self) -> None:
