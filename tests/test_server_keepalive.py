@@ -159,3 +159,45 @@ def test_back_to_back_requests_on_one_socket_are_all_answered() -> None:
         assert received.count(b"Connection: close") == 1  # only where the client asked
     finally:
         server.stop()
+
+
+def test_a_request_and_its_answer_each_leave_in_one_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the server and the shim's client in this process, counting each side's sends
+    import socketserver
+
+    from shims.backends.http import HttpClient
+
+    sends: list[tuple[str, int]] = []
+    server_write = socketserver._SocketWriter.write  # type: ignore[attr-defined]
+    client_sendall = socket.socket.sendall
+
+    def counted_write(self: object, data: bytes) -> int:
+        sends.append(("server", len(data)))
+        return int(server_write(self, data))
+
+    def counted_sendall(self: socket.socket, data: bytes, *args: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            sends.append(("client", len(data)))
+        client_sendall(self, data, *args)
+
+    monkeypatch.setattr(socketserver._SocketWriter, "write", counted_write)  # type: ignore[attr-defined]
+    monkeypatch.setattr(socket.socket, "sendall", counted_sendall)
+    runtime = build_runtime(None, ":memory:")
+    server = ServerThread(runtime_app(runtime)).start()
+    client = HttpClient(server.address)
+    body = b'{"tasks": [{"payload": "QUFB"}]}'
+    try:
+        # When a body is posted, then a request without a body is made
+        for method, path, payload in [
+            ("POST", "/v1/queues/default/tasks", body),
+            ("GET", "/healthz", None),
+        ]:
+            sends.clear()
+            reply = client.request(method, path, payload, {}, deadline=10, idempotent=False)
+            # Then the client sent head and body in one send, the server its answer in one
+            assert reply.status == 200 and reply.body
+            assert [side for side, _ in sends] == ["client", "server"], sends
+            assert sends[1][1] > len(reply.body)  # the head came with the body
+    finally:
+        client.close()
+        server.stop()
