@@ -8,6 +8,7 @@ plugin (:class:`ServerThread`, a server on a free port in a daemon thread).
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 from typing import Any
@@ -280,6 +281,13 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
             if not body.read(body.unread):
                 return False  # the client went away mid-body
         return True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """werkzeug's access log line, built only when the ``werkzeug`` logger would write it
+        (the CLI keeps it at WARNING unless ``--log-level DEBUG``): werkzeug decodes the
+        path and formats the date for every request before the logger drops the line."""
+        if logging.getLogger("werkzeug").isEnabledFor(logging.INFO):
+            super().log_request(code, size)
 
     def log_error(self, format: str, *args: Any) -> None:
         """werkzeug's error log, without the line for an idle connection timing out."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import logging
 import socket
 import threading
 import time
@@ -201,3 +202,34 @@ def test_a_request_and_its_answer_each_leave_in_one_send(monkeypatch: pytest.Mon
     finally:
         client.close()
         server.stop()
+
+
+@pytest.mark.parametrize(("level", "lines"), [(logging.WARNING, 0), (logging.INFO, 1)])
+def test_the_access_log_line_is_built_only_when_it_is_written(
+    monkeypatch: pytest.MonkeyPatch, level: int, lines: int
+) -> None:
+    # Given the werkzeug logger at ``level``, counting the access lines werkzeug formats
+    from emulator.server import KeepAliveRequestHandler
+
+    built: list[str] = []
+
+    def stamp(self: object) -> str:
+        built.append("line")
+        return "now"
+
+    monkeypatch.setattr(KeepAliveRequestHandler, "log_date_time_string", stamp)
+    logger = logging.getLogger("werkzeug")
+    before = logger.level
+    logger.setLevel(level)  # setLevel, not the attribute: it clears the logger's cache
+    server = ServerThread(runtime_app(build_runtime(None, ":memory:"))).start()
+    try:
+        # When one request is answered
+        conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+        conn.request("GET", "/healthz")
+        assert conn.getresponse().read()
+        conn.close()
+    finally:
+        server.stop()
+        logger.setLevel(before)
+    # Then its access line was built only if the logger writes INFO lines
+    assert len(built) == lines
