@@ -159,3 +159,20 @@ def test_an_rpc_body_within_the_limit_is_read_whole(
     assert not reply.HasField("rpc_error") and not reply.HasField("application_error")
     stats = wire.TaskQueueFetchQueueStatsResponse.FromString(reply.response)
     assert len(stats.queuestats) == 1
+
+
+def test_an_rpc_body_shorter_than_its_length_is_not_executed(
+    served: tuple[ServerThread, Runtime],
+) -> None:
+    """A client that closes its side mid-body gets PARSE_ERROR; the prefix (here a whole
+    FetchQueueStats envelope, which would parse) is not executed."""
+    server, _ = served
+    body = _fetch_stats_envelope()
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(_head("/rpc_http", "application/octet-stream", str(len(body) + 10)) + body)
+        sock.shutdown(socket.SHUT_WR)  # the rest never comes
+        status, _, answer = _response(sock)
+    assert status == 200
+    reply = remote.Response.FromString(answer)
+    assert reply.rpc_error.code == remote.RpcError.PARSE_ERROR
+    assert "cut short" in reply.rpc_error.detail

@@ -65,6 +65,11 @@ def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
     :class:`~emulator.faces.body_limit.ChunkedBodyLimit` gives chunked ones theirs) is read
     as exactly that many bytes: werkzeug's stream allocates a buffer of the size asked for,
     and ``limit + 1`` (32 MiB) cost more than the rest of a small call's handling.
+
+    Raises:
+        _TooLarge: the body is (or is declared) longer than ``limit``.
+        ClientDisconnected: the stream ended before the declared length (the client closed
+            its side mid-body): a prefix of a request must not be parsed and executed.
     """
     length = request.content_length
     if length is not None and length > limit:
@@ -75,6 +80,8 @@ def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
         raise _TooLarge from None
     if len(data) > limit:
         raise _TooLarge
+    if length is not None and len(data) < length:
+        raise ClientDisconnected
     return data
 
 
