@@ -19,6 +19,7 @@ import pytest
 from emulator.app import runtime_app
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
+from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as wire
 from emulator.server import ServerThread
 from emulator.wiring import Runtime, build_runtime
 from tests.shim_support import PULL, write_queue_yaml
@@ -123,3 +124,55 @@ def test_a_chunked_body_within_the_limit_arrives_whole(
     assert status == 200, answer
     assert json.loads(answer)["tasks"][0]["code"] == "OK"
     runtime.service.delete(PULL, ["chunked"])
+
+
+def _fetch_stats_envelope() -> bytes:
+    request = wire.TaskQueueFetchQueueStatsRequest(queue_name=[PULL.encode()])
+    return remote.Request(
+        service_name="taskqueue",
+        method="FetchQueueStats",
+        request=request.SerializeToString(),
+        request_id="ticket",
+    ).SerializeToString()
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_an_rpc_body_within_the_limit_is_read_whole(
+    served: tuple[ServerThread, Runtime], framing: str
+) -> None:
+    """``/rpc_http`` reads exactly the declared length (a chunked body has been given one)."""
+    server, _ = served
+    body = _fetch_stats_envelope()
+    if framing == "length":
+        sent = _head("/rpc_http", "application/octet-stream", str(len(body))) + body
+    else:
+        pieces = [body[i : i + 5] for i in range(0, len(body), 5)]
+        sent = _head("/rpc_http", "application/octet-stream", None) + b"".join(
+            f"{len(p):x}\r\n".encode() + p + b"\r\n" for p in pieces
+        )
+        sent += b"0\r\n\r\n"
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(sent)
+        status, _, answer = _response(sock)
+    assert status == 200
+    reply = remote.Response.FromString(answer)
+    assert not reply.HasField("rpc_error") and not reply.HasField("application_error")
+    stats = wire.TaskQueueFetchQueueStatsResponse.FromString(reply.response)
+    assert len(stats.queuestats) == 1
+
+
+def test_an_rpc_body_shorter_than_its_length_is_not_executed(
+    served: tuple[ServerThread, Runtime],
+) -> None:
+    """A client that closes its side mid-body gets PARSE_ERROR; the prefix (here a whole
+    FetchQueueStats envelope, which would parse) is not executed."""
+    server, _ = served
+    body = _fetch_stats_envelope()
+    with socket.create_connection((server.host, server.port), timeout=30) as sock:
+        sock.sendall(_head("/rpc_http", "application/octet-stream", str(len(body) + 10)) + body)
+        sock.shutdown(socket.SHUT_WR)  # the rest never comes
+        status, _, answer = _response(sock)
+    assert status == 200
+    reply = remote.Response.FromString(answer)
+    assert reply.rpc_error.code == remote.RpcError.PARSE_ERROR
+    assert "cut short" in reply.rpc_error.detail

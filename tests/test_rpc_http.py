@@ -26,8 +26,10 @@ from hypothesis import strategies as st
 
 from emulator.app import create_app, runtime_app
 from emulator.domain.clock import ControllableClock
-from emulator.domain.errors import ErrorCode
+from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.limits import MAX_REQUEST_SIZE_BYTES
+from emulator.domain.model import AddRequest
+from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.faces.rpc_http import CLIENT_NOW_HEADER
 from emulator.faces.rpc_http import codec as rpc_codec
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as ours_remote
@@ -737,3 +739,45 @@ def test_fuzzed_bodies_never_break_the_face(client: FlaskClient, body: bytes) ->
     if answer.HasField("application_error"):
         assert answer.application_error.code != ERR.INTERNAL_ERROR, answer
     assert stats(client, PULL)[0].num_tasks >= 0
+
+
+def test_add_request_reads_every_field_of_a_push_and_a_pull_task() -> None:
+    """The per-task reader of BulkAdd: each field set, or its default when unset."""
+    push = ours.TaskQueueAddRequest(
+        queue_name=b"q",
+        task_name=b"named",
+        eta_usec=5,
+        body=b"b",
+        mode=ours.TaskQueueMode.PUSH,
+        method=ours.TaskQueueAddRequest.RequestMethod.PUT,
+        url=b"/work",
+        retry_parameters=ours.TaskQueueRetryParameters(retry_limit=3),
+        dispatch_deadline_usec=7,
+    )
+    header = push.header.add()
+    header.key, header.value = b"X-A", b"1"
+    assert rpc_codec.add_request(push) == AddRequest(
+        payload=b"b",
+        name="named",
+        eta_usec=5,
+        mode=QueueMode.PUSH,
+        method="PUT",
+        url="/work",
+        headers=(("X-A", "1"),),
+        retry_parameters=RetryParameters(task_retry_limit=3),
+        dispatch_deadline_usec=7,
+    )
+    bare_push = ours.TaskQueueAddRequest(queue_name=b"q", task_name=b"", eta_usec=1)
+    assert rpc_codec.add_request(bare_push).method == "POST"  # unset mode: PUSH, POST
+    pull = ours.TaskQueueAddRequest(
+        queue_name=b"q", task_name=b"", eta_usec=1, mode=ours.TaskQueueMode.PULL, tag=b"t"
+    )
+    assert rpc_codec.add_request(pull) == AddRequest(
+        payload=b"", name=None, eta_usec=1, mode=QueueMode.PULL, tag="t"
+    )
+    bad_header = ours.TaskQueueAddRequest(queue_name=b"q", task_name=b"", eta_usec=1)
+    bad = bad_header.header.add()
+    bad.key, bad.value = b"X-A", b"\xff"
+    with pytest.raises(TaskQueueError) as raised:
+        rpc_codec.add_request(bad_header)
+    assert raised.value.code is ErrorCode.INVALID_REQUEST

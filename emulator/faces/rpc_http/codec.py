@@ -45,6 +45,8 @@ _ERROR_CODES_BY_NUMBER: Final = MappingProxyType(
 SAMPLING_DURATION_SECONDS: Final = 3600.0
 _ADD_METHOD = wire.TaskQueueAddRequest.RequestMethod
 _TASK_METHOD = wire.TaskQueueQueryTasksResponse.Task.RequestMethod
+#: ``TaskQueueAddRequest.mode`` number → :class:`QueueMode` (one dict look-up per task).
+_QUEUE_MODES: Final[Mapping[int, QueueMode]] = MappingProxyType({int(m): m for m in QueueMode})
 
 
 class RpcFailure(Exception):
@@ -158,38 +160,47 @@ def _method(pb: wire.TaskQueueAddRequest, mode: QueueMode) -> str | None:
     return "POST" if mode is QueueMode.PUSH else None
 
 
-def add_request(pb: wire.TaskQueueAddRequest) -> AddRequest:
-    """One ``TaskQueueAddRequest`` as an :class:`AddRequest`.
-
-    An unset ``mode`` is PUSH (the proto default, as the stub reads it); an empty
-    ``task_name`` asks for a chosen name; ``eta_usec`` is always the client's.
-
-    Raises:
-        TaskQueueError: INVALID_TASK_NAME / INVALID_TAG / INVALID_URL / INVALID_REQUEST for
-            a name, tag, url or header that is not UTF-8.
-    """
-    mode = QueueMode(pb.mode)
-    headers = tuple(
+def _headers(pb: wire.TaskQueueAddRequest) -> tuple[tuple[str, str], ...]:
+    return tuple(
         (
             text(h.key, ErrorCode.INVALID_REQUEST, "header key"),
             text(h.value, ErrorCode.INVALID_REQUEST, "header value"),
         )
         for h in pb.header
     )
+
+
+def add_request(pb: wire.TaskQueueAddRequest) -> AddRequest:
+    """One ``TaskQueueAddRequest`` as an :class:`AddRequest`.
+
+    An unset ``mode`` is PUSH (the proto default, as the stub reads it); an empty
+    ``task_name`` asks for a chosen name; ``eta_usec`` is always the client's.
+    Called once per task of a BulkAdd, so the common pull task (no name, headers, URL,
+    method or retry options) takes no step it does not need.
+
+    Raises:
+        TaskQueueError: INVALID_TASK_NAME / INVALID_TAG / INVALID_URL / INVALID_REQUEST for
+            a name, tag, url or header that is not UTF-8.
+    """
+    mode = _QUEUE_MODES.get(pb.mode)
+    if mode is None:  # not a TaskQueueMode the emulator knows: the enum says why
+        mode = QueueMode(pb.mode)
+    raw_name = pb.task_name
+    has = pb.HasField
     return AddRequest(
         payload=pb.body,
-        name=task_name(pb.task_name) or None,
+        name=task_name(raw_name) if raw_name else None,
         eta_usec=pb.eta_usec,
-        tag=text(pb.tag, ErrorCode.INVALID_TAG, "tag") if pb.HasField("tag") else None,
+        tag=text(pb.tag, ErrorCode.INVALID_TAG, "tag") if has("tag") else None,
         mode=mode,
         method=_method(pb, mode),
-        url=text(pb.url, ErrorCode.INVALID_URL, "url") if pb.HasField("url") else None,
-        headers=headers,
+        url=text(pb.url, ErrorCode.INVALID_URL, "url") if has("url") else None,
+        headers=_headers(pb) if pb.header else (),
         retry_parameters=(
-            retry_parameters(pb.retry_parameters) if pb.HasField("retry_parameters") else None
+            retry_parameters(pb.retry_parameters) if has("retry_parameters") else None
         ),
         dispatch_deadline_usec=(
-            pb.dispatch_deadline_usec if pb.HasField("dispatch_deadline_usec") else None
+            pb.dispatch_deadline_usec if has("dispatch_deadline_usec") else None
         ),
     )
 

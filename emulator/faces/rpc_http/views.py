@@ -59,15 +59,29 @@ def _eta_translation(clock: ControllableClock | None) -> EtaTranslation | None:
 
 
 def _read_body(limit: int = MAX_REQUEST_SIZE_BYTES) -> bytes:
-    """The request body, read without ever holding more than ``limit + 1`` bytes."""
-    if request.content_length is not None and request.content_length > limit:
+    """The request body, read without ever holding more than ``limit + 1`` bytes.
+
+    A body with a declared length (every body that reaches the view:
+    :class:`~emulator.faces.body_limit.ChunkedBodyLimit` gives chunked ones theirs) is read
+    as exactly that many bytes: werkzeug's stream allocates a buffer of the size asked for,
+    and ``limit + 1`` (32 MiB) cost more than the rest of a small call's handling.
+
+    Raises:
+        _TooLarge: the body is (or is declared) longer than ``limit``.
+        ClientDisconnected: the stream ended before the declared length (the client closed
+            its side mid-body): a prefix of a request must not be parsed and executed.
+    """
+    length = request.content_length
+    if length is not None and length > limit:
         raise _TooLarge
     try:
-        data = request.stream.read(limit + 1)
+        data = request.stream.read(limit + 1 if length is None else length)
     except RequestEntityTooLarge:
         raise _TooLarge from None
     if len(data) > limit:
         raise _TooLarge
+    if length is not None and len(data) < length:
+        raise ClientDisconnected
     return data
 
 
