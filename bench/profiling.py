@@ -157,6 +157,7 @@ def profile_server(args: argparse.Namespace, root: str, queue_yaml: str) -> None
                 "--output",
                 raw,
                 "--threads",
+                "--gil",
                 "--nonblocking",
             ],
             stdout=subprocess.DEVNULL,
