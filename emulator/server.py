@@ -216,9 +216,9 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         self.rfile = _RequestStartReader(self.rfile, self)  # type: ignore[assignment]
         self.wfile = _OneWriteResponse(self.wfile, self)  # type: ignore[assignment]
 
-    def end_headers(self) -> None:
-        """End the head, as http.server does, but leave it for :meth:`take_head`."""
-        self._headers_buffer.append(b"\r\n")
+    def flush_headers(self) -> None:
+        """Leave the head http.server has buffered for :meth:`take_head` (its
+        ``end_headers`` calls this; an HTTP/0.9 answer, which has no head, buffers none)."""
 
     def take_head(self) -> bytes:
         """The head of the response not sent yet (``b""`` if none), now the caller's to send."""

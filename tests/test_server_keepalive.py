@@ -7,6 +7,7 @@ import logging
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 from flask import Flask, request
@@ -233,3 +234,66 @@ def test_the_access_log_line_is_built_only_when_it_is_written(
         logger.setLevel(before)
     # Then its access line was built only if the logger writes INFO lines
     assert len(built) == lines
+
+
+def test_heads_kept_for_one_send_still_go_out_alone_when_nothing_follows() -> None:
+    # Given a server, and a raw socket speaking to it (timeouts make a held-back head fail)
+    server = ServerThread(runtime_app(build_runtime(None, ":memory:"))).start()
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    reader = sock.makefile("rb")
+    body = b'{"tasks": [{"payload": "QUFB"}]}'
+    try:
+        # When a client asks to continue before sending its body
+        sock.sendall(
+            b"POST /v1/queues/default/tasks HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
+        # Then the 100 Continue comes before the body is sent, and the answer after it
+        assert reader.readline().startswith(b"HTTP/1.1 100")
+        assert reader.readline() == b"\r\n"
+        sock.sendall(body)
+        status = reader.readline()
+        while status.startswith(
+            b"HTTP/1.1 100"
+        ):  # werkzeug sends its own 100 too (RFC 9110 allows it)
+            assert reader.readline() == b"\r\n"
+            status = reader.readline()
+        assert status.startswith(b"HTTP/1.1 200")
+        length = _read_head(reader)
+        assert b'"code":"OK"' in reader.read(length)
+        # And a HEAD answer, which has no body, arrives whole on the same connection
+        sock.sendall(b"HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert reader.readline().startswith(b"HTTP/1.1 200")
+        _read_head(reader)
+    finally:
+        reader.close()
+        sock.close()
+    try:
+        # And http.server's own error answers are whole: one with a head, and one to a line
+        # it reads as HTTP/0.9, which has no head at all
+        too_long = b"GET / HTTP/1.1\r\nX-Long: " + b"x" * 70_000 + b"\r\n\r\n"
+        assert _answer(server, too_long).startswith(b"HTTP/1.1 431 ")
+        assert _answer(server, b"NOT A REQUEST\r\n\r\n").startswith(b"<!DOCTYPE HTML>")
+    finally:
+        server.stop()
+
+
+def _answer(server: ServerThread, request: bytes) -> bytes:
+    """Everything the server answers to ``request`` on a new connection, until it closes."""
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_head(reader: Any) -> int:
+    """Read header lines up to the blank line; the Content-Length (0 if none)."""
+    length = 0
+    while (line := reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return length
