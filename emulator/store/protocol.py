@@ -22,16 +22,12 @@ class StoreTransaction(Protocol):
         """The stored task, or None."""
         ...
 
-    def has_task(self, queue: str, name: str) -> bool:
-        """True if a task called ``name`` is stored in ``queue`` (cheaper than get_task)."""
-        ...
-
     def is_tombstoned(self, queue: str, name: str) -> bool:
         """True if ``name`` was used in ``queue`` and its task has since been deleted."""
         ...
 
     def name_in_use(self, queue: str, name: str) -> bool:
-        """``has_task(queue, name) or is_tombstoned(queue, name)``, in one lookup."""
+        """True if ``name`` is stored in ``queue`` or tombstoned there, in one lookup."""
         ...
 
     def insert_task(self, task: StoredTask) -> None:

@@ -18,13 +18,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from emulator.domain.clock import Clock, SystemClock
 from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
-from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.domain.queue_config import RetryParameters, queue_mode
 from emulator.store.failures import is_storage_failure, storage_unavailable
 
 SCHEMA_VERSION = 3
@@ -291,10 +291,6 @@ class SqliteTransaction:
         )
         return rows[0] if rows else None
 
-    def has_task(self, queue: str, name: str) -> bool:
-        sql = "SELECT 1 FROM tasks WHERE queue = ? AND name = ?"
-        return self._one(sql, (queue, name)) is not None
-
     def is_tombstoned(self, queue: str, name: str) -> bool:
         sql = "SELECT 1 FROM tombstones WHERE queue = ? AND name = ?"
         return self._one(sql, (queue, name)) is not None
@@ -550,10 +546,6 @@ def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
     )
 
 
-#: Each stored ``mode`` number to its QueueMode (the enum's own lookup costs more per row).
-_MODES: Final = {int(mode): mode for mode in QueueMode}
-
-
 def _task_from_row(row: Sequence[Any]) -> StoredTask:
     return StoredTask(
         queue=row[0],
@@ -564,7 +556,7 @@ def _task_from_row(row: Sequence[Any]) -> StoredTask:
         retry_count=row[5],
         created_usec=row[6],
         leased_at_usec=row[7],
-        mode=_MODES.get(row[8]) or QueueMode(row[8]),  # a dict lookup; the enum call raises
+        mode=queue_mode(row[8]),
         method=row[9],
         url=row[10],
         headers=tuple((k, v) for k, v in json.loads(row[11])) if row[11] else (),

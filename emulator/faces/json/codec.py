@@ -61,8 +61,8 @@ JsonObject = dict[str, Any]
 _MAX_INT64: Final = 2**63 - 1
 #: Latest ``eta_usec`` a request may ask for.
 _MAX_ETA_USEC: Final = 2**62
-_PULL_MODE: Final = QueueMode.PULL
 D = TypeVar("D")
+R = TypeVar("R")
 
 
 class _Missing(enum.Enum):
@@ -314,12 +314,9 @@ def _mode_label(text: str, path: str) -> QueueMode:
     return QueueMode.PULL if text == "pull" else QueueMode.PUSH
 
 
-_ERROR_CODES: Final = dict(ErrorCode.__members__)
-
-
 def error_code_from_json(name: str) -> ErrorCode:
     """The :class:`ErrorCode` called ``name``; INTERNAL_ERROR for a name this version lacks."""
-    return _ERROR_CODES.get(name, ErrorCode.INTERNAL_ERROR)
+    return ErrorCode.__members__.get(name, ErrorCode.INTERNAL_ERROR)
 
 
 def b64(data: bytes) -> str:
@@ -519,7 +516,7 @@ def _plain_pull_task(item: object) -> AddRequest | None:
     full reader then says what is wrong)."""
     if type(item) is not dict or not _PLAIN_TASK_FIELDS.issuperset(item):
         return None
-    name, tag, eta, payload = item.get("name"), item.get("tag"), item.get("eta_usec"), b""
+    name, tag, eta = item.get("name"), item.get("tag"), item.get("eta_usec")
     mode = item.get("mode")
     if (mode is not None and mode != "pull") or not (
         (name is None or type(name) is str)
@@ -527,15 +524,10 @@ def _plain_pull_task(item: object) -> AddRequest | None:
         and (eta is None or (type(eta) is int and 0 <= eta <= _MAX_ETA_USEC))
     ):
         return None
-    text = item.get("payload")
-    if text is not None:
-        if type(text) is not str:
-            return None
-        try:
-            payload = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            return None
-    pull = None if mode is None else _PULL_MODE  # no mode: the queue's
+    payload = _plain_payload(item.get("payload"))
+    if payload is None:
+        return None
+    pull = None if mode is None else QueueMode.PULL  # no mode: the queue's
     return AddRequest(payload=payload, name=name, eta_usec=eta, tag=tag, mode=pull)
 
 
@@ -636,6 +628,29 @@ def add_results_to_json(results: Sequence[AddResult]) -> JsonObject:
     }
 
 
+def _plain_payload(text: object) -> bytes | None:
+    """A fast reader's payload: ``b""`` when absent, the bytes of valid standard base64,
+    None for anything else (the full reader then names the problem)."""
+    if text is None:
+        return b""
+    if type(text) is not str:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _read_each(
+    body: object, key: str, plain: Callable[[object], R | None], full: Callable[[Fields], R]
+) -> list[R]:
+    """Each object of the answer array ``key``: by ``plain`` when it can, else by ``full``
+    (which gives the same value, or the error naming the field). ``plain``'s values must be
+    truthy (None is its "no")."""
+    items = _objects(body, key)
+    return [plain(item) or full(Fields(item, f"{key}[{i}]", None)) for i, item in enumerate(items)]
+
+
 def _objects(body: object, key: str) -> list[Any]:
     """The array ``key`` of an answer, checked first to hold only objects, as
     :meth:`Fields.nested_list` checks it (the error names the first that is not)."""
@@ -648,11 +663,7 @@ def _objects(body: object, key: str) -> list[Any]:
 def add_results_from_json(body: object) -> list[AddResult]:
     """The per-task results of an add's answer; each read by :func:`_plain_add_result` when
     it can, else by :func:`add_result_from_json` (the same result, or the error)."""
-    items = _objects(body, "tasks")
-    return [
-        _plain_add_result(item) or add_result_from_json(Fields(item, f"tasks[{i}]", None))
-        for i, item in enumerate(items)
-    ]
+    return _read_each(body, "tasks", _plain_add_result, add_result_from_json)
 
 
 def _plain_add_result(item: object) -> AddResult | None:
@@ -668,8 +679,7 @@ def _plain_add_result(item: object) -> AddResult | None:
         and (message is None or type(message) is str)
     ):
         return None
-    known = _ERROR_CODES.get(code, ErrorCode.INTERNAL_ERROR)
-    return AddResult(known, name, message or "", eta)
+    return AddResult(error_code_from_json(code), name, message or "", eta)
 
 
 def leased_task_to_json(task: LeasedTask) -> JsonObject:
@@ -702,11 +712,7 @@ def leased_tasks_to_json(tasks: Sequence[LeasedTask]) -> JsonObject:
 def leased_tasks_from_json(body: object) -> list[LeasedTask]:
     """The tasks of a lease's answer; each read by :func:`_plain_leased_task` when it can,
     else by :func:`leased_task_from_json` (the same task, or the error naming the field)."""
-    items = _objects(body, "tasks")
-    return [
-        _plain_leased_task(item) or leased_task_from_json(Fields(item, f"tasks[{i}]", None))
-        for i, item in enumerate(items)
-    ]
+    return _read_each(body, "tasks", _plain_leased_task, leased_task_from_json)
 
 
 def _plain_leased_task(item: object) -> LeasedTask | None:
@@ -726,15 +732,8 @@ def _plain_leased_task(item: object) -> LeasedTask | None:
         and (tag is None or type(tag) is str)
     ):
         return None
-    text, payload = item.get("payload"), b""
-    if text is not None:
-        if type(text) is not str:
-            return None
-        try:
-            payload = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            return None
-    return LeasedTask(name, eta, count, payload, tag)
+    payload = _plain_payload(item.get("payload"))
+    return None if payload is None else LeasedTask(name, eta, count, payload, tag)
 
 
 def modified_lease_to_json(name: str, eta_usec: int) -> JsonObject:
@@ -757,11 +756,12 @@ def delete_results_from_json(body: object) -> list[ErrorCode]:
 
 
 def _result_code(item: object, path: str) -> ErrorCode:
-    """The ``code`` of one result object: a dict lookup when it is a string."""
+    """The ``code`` of one result object, read by hand: an ErrorCode is no value for
+    :func:`_read_each` (OK is 0, falsy)."""
     code = item.get("code") if type(item) is dict else None
-    if type(code) is str:
-        return _ERROR_CODES.get(code, ErrorCode.INTERNAL_ERROR)
-    return error_code_from_json(Fields(item, path, None).string("code"))
+    if type(code) is not str:
+        code = Fields(item, path, None).string("code")  # raises naming the field
+    return error_code_from_json(code)
 
 
 def stored_task_to_json(task: StoredTask, now_usec: int) -> JsonObject:

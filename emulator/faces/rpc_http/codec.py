@@ -27,6 +27,7 @@ from emulator.domain.queue_config import (
     QueueConfig,
     QueueMode,
     RetryParameters,
+    queue_mode,
 )
 from emulator.faces.rpc_http.protos import remote_api_wire_pb2 as remote
 from emulator.faces.rpc_http.protos import taskqueue_wire_pb2 as wire
@@ -45,8 +46,6 @@ _ERROR_CODES_BY_NUMBER: Final = MappingProxyType(
 SAMPLING_DURATION_SECONDS: Final = 3600.0
 _ADD_METHOD = wire.TaskQueueAddRequest.RequestMethod
 _TASK_METHOD = wire.TaskQueueQueryTasksResponse.Task.RequestMethod
-#: ``TaskQueueAddRequest.mode`` number → :class:`QueueMode` (one dict look-up per task).
-_QUEUE_MODES: Final[Mapping[int, QueueMode]] = MappingProxyType({int(m): m for m in QueueMode})
 
 
 class RpcFailure(Exception):
@@ -182,9 +181,7 @@ def add_request(pb: wire.TaskQueueAddRequest) -> AddRequest:
         TaskQueueError: INVALID_TASK_NAME / INVALID_TAG / INVALID_URL / INVALID_REQUEST for
             a name, tag, url or header that is not UTF-8.
     """
-    mode = _QUEUE_MODES.get(pb.mode)
-    if mode is None:  # not a TaskQueueMode the emulator knows: the enum says why
-        mode = QueueMode(pb.mode)
+    mode = queue_mode(pb.mode)  # an unknown number: the enum's ValueError, as before
     raw_name = pb.task_name
     has = pb.HasField
     return AddRequest(
