@@ -61,7 +61,8 @@ class EmulatorWSGIServer(ThreadedWSGIServer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._connections = threading.Condition()
+        self._lock = threading.Lock()
+        self._connections = threading.Condition(self._lock)
         self._idle: set[KeepAliveRequestHandler] = set()
         self._busy: set[KeepAliveRequestHandler] = set()
         self.draining = False
@@ -71,21 +72,23 @@ class EmulatorWSGIServer(ThreadedWSGIServer):
 
     def connection_state(self, handler: KeepAliveRequestHandler, state: str | None) -> None:
         """Record that ``handler``'s connection is ``"idle"`` (awaiting a request),
-        ``"busy"`` (serving one) or gone (None)."""
-        with self._connections:
+        ``"busy"`` (serving one) or gone (None). Waiters (:meth:`drain`) are woken only while
+        draining: this runs three times per request, and waking costs more than recording."""
+        with self._lock:
             self._idle.discard(handler)
             self._busy.discard(handler)
             if state == "idle":
                 self._idle.add(handler)
             elif state == "busy":
                 self._busy.add(handler)
-            self._connections.notify_all()
+            if self.draining:
+                self._connections.notify_all()
 
     def drain(self, timeout: float = DRAIN_TIMEOUT_SECONDS) -> None:
         """Refuse further requests on open connections, wait up to ``timeout`` for those in
         progress, then close the idle connections (their handlers end at once)."""
         with self._connections:
-            self.draining = True
+            self.draining = True  # under the lock: a state recorded after this wakes us
             self._connections.wait_for(lambda: not self._busy, timeout)
             idle = list(self._idle)
         for handler in idle:
@@ -215,6 +218,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         super().setup()
         self.rfile = _RequestStartReader(self.rfile, self)  # type: ignore[assignment]
         self.wfile = _OneWriteResponse(self.wfile, self)  # type: ignore[assignment]
+        self.server.connection_state(self, "idle")
 
     def flush_headers(self) -> None:
         """Leave the head http.server has buffered for :meth:`take_head` (its
@@ -241,8 +245,7 @@ class KeepAliveRequestHandler(WSGIRequestHandler):
         self.awaiting_request = True
         self.kept_alive = False
         self._body = None
-        self.server.connection_state(self, "idle")
-        try:
+        try:  # idle since setup() or the end of the previous request
             super().handle_one_request()
             self.wfile.flush()  # a head left waiting (an error answered before any body)
         finally:

@@ -17,6 +17,7 @@ from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import FakeClock
 from emulator.domain.errors import ErrorCode
 from emulator.domain.model import PeekFilter, StoredTask, TaskState
+from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.store.sqlite import SqliteTaskStore, StoreError
 from tests.core_support import (
     CONFIG,
@@ -309,3 +310,34 @@ def test_a_single_auto_named_add_is_five_statements_and_skips_used_names() -> No
     with world.store.transaction() as tx:
         assert tx.name_in_use(PULL, "task1") and tx.name_in_use(PULL, "task2")
         assert tx.name_in_use(PULL, "task4") and not tx.name_in_use(PULL, "task5")
+
+
+def test_every_field_of_a_task_survives_the_store() -> None:
+    """A task with every field set to a value of its own comes back equal (the row reader
+    passes the columns positionally, so a field order change must show here)."""
+    task = StoredTask(
+        queue=PULL,
+        name="every-field",
+        eta_usec=11,
+        payload=b"\x00p",
+        tag="t",
+        retry_count=2,
+        created_usec=3,
+        mode=QueueMode.PUSH,
+        method="PUT",
+        url="/work",
+        headers=(("a", "1"), ("b", "2")),
+        retry_parameters=RetryParameters(task_retry_limit=4, min_backoff_seconds=0.5),
+        dispatch_deadline_usec=15_000_000,
+        leased_at_usec=7,
+        http_url=None,
+    )
+    store = SqliteTaskStore(":memory:")
+    with store.transaction() as tx:
+        tx.insert_task(task)
+        tx.insert_task(replace(task, name="http", url=None, http_url="https://example.com/x"))
+    with store.transaction() as tx:
+        assert tx.get_task(PULL, "every-field") == task
+        assert tx.get_task(PULL, "http") == replace(
+            task, name="http", url=None, http_url="https://example.com/x"
+        )

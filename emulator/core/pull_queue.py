@@ -132,7 +132,7 @@ class LocalQueueService:
         with self._store.transaction() as tx:
             _check_running(tx, queue.name)
             candidates = _lease_candidates(tx, queue.name, now, max_tasks, group_by_tag, tag)
-            chosen = [task for task in candidates if _may_lease(tx, queue, task, now)]
+            chosen = _within_retry_limit(tx, queue, candidates, now)
             eta = now + lease_usec
             if chosen:
                 tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
@@ -375,21 +375,28 @@ def _lease_candidates(
     return [task for task in tx.ready_tasks(queue, now, max_tasks) if not task.tag]
 
 
-def _may_lease(tx: StoreTransaction, queue: QueueConfig, task: StoredTask, now: int) -> bool:
-    """Apply the retry limit: a task over it is deleted (and tombstoned at ``now``) instead
-    of leased."""
-    params = task.retry_parameters
-    limit = params.lease_limit() if params is not None else queue.lease_limit()
-    if limit is None or limit >= task.retry_count + 1:
-        return True
-    _log.warning(
-        "Task %s in queue %s cannot be leased again after %d leases.",
-        task.name,
-        queue.name,
-        task.retry_count,
-    )
-    tx.delete_task(queue.name, task.name, tombstone_usec=now)
-    return False
+def _within_retry_limit(
+    tx: StoreTransaction, queue: QueueConfig, candidates: list[StoredTask], now: int
+) -> list[StoredTask]:
+    """The candidates a lease may take, in order: each task over its retry limit (its own
+    retry parameters', else the queue's) is deleted (and tombstoned at ``now``) instead,
+    with a warning, as the stub does."""
+    queue_limit = queue.lease_limit()
+    chosen: list[StoredTask] = []
+    for task in candidates:
+        params = task.retry_parameters
+        limit = queue_limit if params is None else params.lease_limit()
+        if limit is None or limit > task.retry_count:
+            chosen.append(task)
+            continue
+        _log.warning(
+            "Task %s in queue %s cannot be leased again after %d leases.",
+            task.name,
+            queue.name,
+            task.retry_count,
+        )
+        tx.delete_task(queue.name, task.name, tombstone_usec=now)
+    return chosen
 
 
 def _existing_task(tx: StoreTransaction, queue: str, name: str) -> StoredTask:

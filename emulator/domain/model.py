@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 
 from emulator.domain.errors import ErrorCode
+from emulator.domain.fast_init import fast_init
 from emulator.domain.queue_config import QueueMode, RetryParameters
 
 
@@ -24,6 +25,7 @@ class TaskState(enum.Enum):
     DELAYED = "delayed"
 
 
+@fast_init
 @dataclass(frozen=True)
 class AddRequest:
     """One task to add. ``name`` None or ``''`` asks the service to choose one.
@@ -50,6 +52,7 @@ class AddRequest:
     http_url: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class AddResult:
     """The outcome for one :class:`AddRequest`, in request order.
@@ -67,6 +70,7 @@ class AddResult:
     created_usec: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True)
 class LeasedTask:
     """A task handed out by a lease. ``eta_usec`` is the lease expiry, and the lease token;
@@ -80,6 +84,7 @@ class LeasedTask:
     created_usec: int = 0
 
 
+@fast_init
 @dataclass(frozen=True)
 class StoredTask:
     """A task as stored. ``eta_usec`` is when it becomes leasable (or its lease expiry);

@@ -547,22 +547,25 @@ def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
 
 
 def _task_from_row(row: Sequence[Any]) -> StoredTask:
+    """The task of a row of :data:`_COLUMNS` (positional arguments, in the field order of
+    :class:`StoredTask`: a lease of 1000 reads 1000 rows, and keywords cost more)."""
+    headers, retry = row[11], row[12]
     return StoredTask(
-        queue=row[0],
-        name=row[1],
-        eta_usec=row[2],
-        payload=bytes(row[3]),
-        tag=row[4],
-        retry_count=row[5],
-        created_usec=row[6],
-        leased_at_usec=row[7],
-        mode=queue_mode(row[8]),
-        method=row[9],
-        url=row[10],
-        headers=tuple((k, v) for k, v in json.loads(row[11])) if row[11] else (),
-        retry_parameters=_retry_from_json(row[12]),
-        dispatch_deadline_usec=row[13],
-        http_url=row[14],
+        row[0],  # queue
+        row[1],  # name
+        row[2],  # eta_usec
+        bytes(row[3]),  # payload
+        row[4],  # tag
+        row[5],  # retry_count
+        row[6],  # created_usec
+        queue_mode(row[8]),  # mode
+        row[9],  # method
+        row[10],  # url
+        tuple((k, v) for k, v in json.loads(headers)) if headers else (),
+        None if retry is None else _retry_from_json(retry),
+        row[13],  # dispatch_deadline_usec
+        row[7],  # leased_at_usec
+        row[14],  # http_url
     )
 
 

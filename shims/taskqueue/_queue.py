@@ -108,16 +108,17 @@ class Queue:
         names: list[str] = []
         seen: set[str] = set()
         for task in tasks:
-            if not task.name:
+            name = task.name
+            if not name:
                 raise BadTaskStateError("A task name must be specified for a task")
             if task.was_deleted:
-                raise BadTaskStateError(f"The task {task.name} has already been deleted")
-            if task.name in seen:
+                raise BadTaskStateError(f"The task {name} has already been deleted")
+            if name in seen:
                 raise DuplicateTaskNameError(
-                    f"The task name {task.name!r} is used more than once in the request"
+                    f"The task name {name!r} is used more than once in the request"
                 )
-            seen.add(task.name)
-            names.append(text(task.name))
+            seen.add(name)
+            names.append(name if type(name) is str else text(name))
 
         def result_hook(rpc: UserRPC) -> Any:
             codes: list[ErrorCode] = check_translated(rpc)

@@ -314,6 +314,11 @@ def _mode_label(text: str, path: str) -> QueueMode:
     return QueueMode.PULL if text == "pull" else QueueMode.PUSH
 
 
+#: Each code's wire name: an enum member's ``.name`` is a descriptor call, and an answer to
+#: a batch of 1000 names 1000 codes.
+_CODE_NAMES: Final[Mapping[ErrorCode, str]] = {c: c.name for c in ErrorCode}
+
+
 def error_code_from_json(name: str) -> ErrorCode:
     """The :class:`ErrorCode` called ``name``; INTERNAL_ERROR for a name this version lacks."""
     return ErrorCode.__members__.get(name, ErrorCode.INTERNAL_ERROR)
@@ -603,7 +608,7 @@ def delete_request_from_json(body: object) -> list[str]:
 
 def add_result_to_json(result: AddResult) -> JsonObject:
     """One task's outcome: ``code`` and ``name`` always; ``eta_usec`` and ``message`` if set."""
-    body: JsonObject = {"code": result.code.name, "name": result.name}
+    body: JsonObject = {"code": _CODE_NAMES[result.code], "name": result.name}
     if result.eta_usec is not None:
         body["eta_usec"] = result.eta_usec
     if result.message:
@@ -747,7 +752,9 @@ def modified_lease_from_json(body: object) -> int:
 
 def delete_results_to_json(names: Sequence[str], codes: Sequence[ErrorCode]) -> JsonObject:
     """The answer to a delete: per name OK, UNKNOWN_TASK or TOMBSTONED_TASK."""
-    return {"results": [{"name": n, "code": c.name} for n, c in zip(names, codes, strict=True)]}
+    return {
+        "results": [{"name": n, "code": _CODE_NAMES[c]} for n, c in zip(names, codes, strict=True)]
+    }
 
 
 def delete_results_from_json(body: object) -> list[ErrorCode]:
