@@ -119,7 +119,8 @@ def _storage(runtime: Runtime) -> str:
         )
     if runtime.store is None or runtime.store.location == MEMORY_STORAGE:
         return "in memory (lost on exit)"
-    return f"{os.path.abspath(runtime.store.location)} (SQLite, WAL)"
+    synced = "synced at each checkpoint" if runtime.store.fsync else "no fsync: see --fsync"
+    return f"{os.path.abspath(runtime.store.location)} (SQLite, WAL, {synced})"
 
 
 def _cloud_tasks_banner(address: str, grpc: CloudTasksGrpcServer | None) -> str:
@@ -188,6 +189,7 @@ def _runtime(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Runti
             production=production_options(args),
             tombstone_ttl_seconds=args.tombstone_ttl,
             enforce_acl=args.identity_header is not None,
+            fsync=args.fsync,
         )
     except StoreError as exc:
         message = f"{args.sources['storage']}: {exc}" if not default_storage else str(exc)

@@ -211,6 +211,18 @@ SETTINGS: tuple[Setting, ...] = (
         metavar=f"PATH|{MEMORY_STORAGE}",
     ),
     Setting(
+        "fsync",
+        "--fsync",
+        "TASKQUEUE_EMULATOR_FSYNC",
+        _boolean,
+        "0",
+        "sync the storage file to the disk at each checkpoint, so that an OS crash or a power "
+        "cut cannot lose acknowledged tasks or damage the file (default: acknowledged work "
+        "survives the emulator stopping or being killed, not the machine going down; the "
+        "syncs make durable writes up to ~2x slower) (env value: 1 or 0)",
+        switch=True,
+    ),
+    Setting(
         "enable_test_control",
         "--enable-test-control",
         "TASKQUEUE_EMULATOR_TEST_CONTROL",

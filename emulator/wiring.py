@@ -67,9 +67,11 @@ def build_runtime(
     production: ProductionOptions | None = None,
     tombstone_ttl_seconds: int | None = None,
     enforce_acl: bool = False,
+    fsync: bool = False,
 ) -> Runtime:
     """Load the config (raising ``ConfigError`` if it is bad) and open the store
-    (``create_parent``: create the storage file's directory if it is missing); the service
+    (``create_parent``: create the storage file's directory if it is missing; ``fsync``:
+    sync a file to the disk at each checkpoint, :class:`SqliteTaskStore`); the service
     has the ``production`` behaviours (default: none); tombstones older than
     ``tombstone_ttl_seconds`` are forgotten by ``Runtime.retention`` (None: kept forever);
     with ``enforce_acl`` queue.yaml ``acl`` entries are checked against the identity the
@@ -82,7 +84,7 @@ def build_runtime(
     watcher = ConfigWatcher(queue_yaml, logger=_log)
     watcher.load_initial()
     clock = clock or ControllableClock()
-    store = SqliteTaskStore(storage, create_parent=create_parent, clock=clock)
+    store = SqliteTaskStore(storage, create_parent=create_parent, clock=clock, fsync=fsync)
     options = with_fault_seed(production or ProductionOptions())
     service, plan = compose(LocalQueueService(store, clock, watcher.current), clock, options)
     if enforce_acl:

@@ -224,6 +224,11 @@ def _one_line_failure(result: subprocess.CompletedProcess[str], *mentions: str) 
 # -- start-up -------------------------------------------------------------------------------
 
 
+#: What the banner says of a storage file without and with ``--fsync``.
+_NO_FSYNC = "no fsync: see --fsync"
+_FSYNC = "synced at each checkpoint"
+
+
 def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
     yaml_path = _write_yaml(tmp_path)
     (tmp_path / "data").mkdir()
@@ -241,7 +246,7 @@ def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
         assert "pull-q (pull)" in server.line("queues:")
         assert "mail (push)" in server.line("queues:")
         db = tmp_path / "data" / "tasks.db"
-        assert server.line("storage:") == f"storage: {db} (SQLite, WAL)"
+        assert server.line("storage:") == f"storage: {db} (SQLite, WAL, {_NO_FSYNC})"
         assert db.is_file()
         assert server.ok("GET", "/healthz") == {"status": "ok", "version": __version__}
         assert server.ok("GET", "/v1/queues/pull-q")["mode"] == "pull"
@@ -253,7 +258,7 @@ def test_banner_names_address_queues_and_storage(tmp_path: Path) -> None:
 def test_default_storage_is_in_the_working_directory(tmp_path: Path) -> None:
     with running(["--port", "0"], tmp_path) as server:
         db = tmp_path / ".taskqueue-emulator" / "tasks.sqlite3"
-        assert server.line("storage:") == f"storage: {db} (SQLite, WAL)"
+        assert server.line("storage:") == f"storage: {db} (SQLite, WAL, {_NO_FSYNC})"
         assert server.line("queue.yaml:") == "queue.yaml: (none)"
         assert server.line("queues:") == "queues: default (push)"
         assert db.is_file()
@@ -523,11 +528,12 @@ def test_environment_variables_configure_the_server(tmp_path: Path) -> None:
         TASKQUEUE_EMULATOR_QUEUE_YAML=str(yaml_path),
         TASKQUEUE_EMULATOR_TEST_CONTROL="1",
         TASKQUEUE_EMULATOR_LOG_LEVEL="warning",
+        TASKQUEUE_EMULATOR_FSYNC="1",
     )
 
     with running([], tmp_path, env) as server:
         assert server.address == f"127.0.0.1:{port}"
-        assert server.line("storage:") == f"storage: {tmp_path / 'env.db'} (SQLite, WAL)"
+        assert server.line("storage:") == f"storage: {tmp_path / 'env.db'} (SQLite, WAL, {_FSYNC})"
         assert server.line("queue.yaml:") == f"queue.yaml: {yaml_path}"
         assert server.line("test control:").startswith("test control: enabled")
         assert (
@@ -546,9 +552,9 @@ def test_flags_override_the_environment(tmp_path: Path) -> None:
     )
 
     with running(
-        ["--port", "0", "--storage", "flag.db", "--enable-test-control"], tmp_path, env
+        ["--port", "0", "--storage", "flag.db", "--enable-test-control", "--fsync"], tmp_path, env
     ) as server:
-        assert server.line("storage:") == f"storage: {tmp_path / 'flag.db'} (SQLite, WAL)"
+        assert server.line("storage:") == f"storage: {tmp_path / 'flag.db'} (SQLite, WAL, {_FSYNC})"
         assert server.call("GET", "/_emulator/clock")[0] == 200
     assert not (tmp_path / "env.db").exists()
 

@@ -341,3 +341,21 @@ def test_every_field_of_a_task_survives_the_store() -> None:
         assert tx.get_task(PULL, "http") == replace(
             task, name="http", url=None, http_url="https://example.com/x"
         )
+
+
+@pytest.mark.parametrize(("fsync", "synchronous"), [(False, 0), (True, 1)])
+def test_fsync_chooses_whether_checkpoints_sync_the_file(
+    tmp_path: Path, fsync: bool, synchronous: int
+) -> None:
+    """``synchronous``: OFF (0) by default, NORMAL (1, WAL synced at each checkpoint) with
+    ``fsync``; either way a committed task is in the file for the next process."""
+    path = tmp_path / "tasks.db"
+    store = SqliteTaskStore(path, fsync=fsync)
+    assert store.fsync is fsync
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == synchronous
+    with store.transaction() as tx:
+        tx.insert_task(StoredTask(queue=PULL, name="kept", eta_usec=1))
+    reader = sqlite3.connect(path)
+    assert reader.execute("SELECT name FROM tasks").fetchall() == [("kept",)]
+    reader.close()
+    store.close()

@@ -126,6 +126,13 @@ class SqliteTaskStore:
         clock: what "now" is when the tombstones of a file of schema 1 or 2 are stamped at
             its migration; the service's injected clock (default: the wall clock). Tombstones
             made later carry the time of the operation that made them (the core passes it).
+        fsync: a file is synced to the disk at each WAL checkpoint (SQLite's
+            ``synchronous = NORMAL``), so an operating-system crash or a power cut cannot
+            lose acknowledged work or damage the file. Without it (``synchronous = OFF``,
+            the default) each committed transaction is in the operating system's hands when
+            the call returns: it survives the emulator stopping, crashing or being killed
+            (``kill -9``), not the machine going down. The syncs cost a durable single add
+            ~40 % of its time (docs/PERFORMANCE.md, part 4).
 
     Raises:
         StoreError: if the file cannot be opened or is not a database of ours; the message
@@ -139,17 +146,24 @@ class SqliteTaskStore:
         create_parent: bool = False,
         busy_timeout_ms: int = 10_000,
         clock: Clock | None = None,
+        fsync: bool = False,
     ) -> None:
         self._location = str(location)
+        self._fsync = fsync
         self._lock = threading.RLock()
         if self._location != MEMORY_STORAGE:
             _check_location(Path(self._location), create_parent)
         migrated_at = (clock or SystemClock()).now_usec()
-        self._conn = _connect(self._location, busy_timeout_ms, migrated_at)
+        self._conn = _connect(self._location, busy_timeout_ms, migrated_at, fsync)
 
     @property
     def location(self) -> str:
         return self._location
+
+    @property
+    def fsync(self) -> bool:
+        """Whether a file is synced to the disk at each checkpoint (see the class)."""
+        return self._fsync
 
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
@@ -226,13 +240,13 @@ def _location_problem(path: Path, parent: Path) -> str | None:
     return None
 
 
-def _connect(location: str, busy_timeout_ms: int, now_usec: int) -> sqlite3.Connection:
+def _connect(location: str, busy_timeout_ms: int, now_usec: int, fsync: bool) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         if location != MEMORY_STORAGE:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(f"PRAGMA synchronous = {'NORMAL' if fsync else 'OFF'}")
         _migrate(conn, location, now_usec)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot open task storage {location}: {exc}") from exc
