@@ -77,41 +77,24 @@ class LocalQueueService:
         now = self._clock.now_usec()
         wrong_mode = any(r.mode not in (None, queue.mode) for r in requests)
         with self._store.transaction() as tx:
-            prepared, auto_named = self._prepare_batch(tx, queue, requests, now)
-            if wrong_mode or any(r.code is not ErrorCode.SKIPPED for r in prepared):
-                results = prepared  # commit the advanced auto-name counter, as the stub does
+            etas = [_eta(r, now) for r in requests]
+            problems = [
+                validation.check_add_request(queue, r, eta, now)
+                for r, eta in zip(requests, etas, strict=True)
+            ]
+            names, auto_named = _batch_names(tx, queue.name, requests, problems)
+            if wrong_mode or any(p is not None for p in problems):
+                # nothing is stored; the advanced auto-name counter commits, as the stub's does
+                results = _unstored_results(names, problems)
             else:
-                names = [result.name or "" for result in prepared]
-                results = _store_batch(tx, queue, requests, names, auto_named, now)
-        if wrong_mode and all(r.code is ErrorCode.SKIPPED for r in prepared):
+                results = _store_batch(tx, queue, requests, names, etas, auto_named, now)
+        if wrong_mode and all(p is None for p in problems):
             raise TaskQueueError(
                 ErrorCode.INVALID_QUEUE_MODE,
                 f"queue {queue.name!r} is a {queue.mode.label} queue; "
                 f"{_other_mode(queue.mode)} tasks cannot be added to it",
             )
         return results
-
-    def _prepare_batch(
-        self, tx: StoreTransaction, queue: QueueConfig, requests: Sequence[AddRequest], now: int
-    ) -> tuple[list[AddResult], set[str]]:
-        """Validate every request (all-or-nothing) and choose names for unnamed ones.
-
-        Returns the per-request results (SKIPPED when valid) and the names chosen here, which
-        are known to be free in the queue.
-        """
-        problems = [validation.check_add_request(queue, r, _eta(r, now), now) for r in requests]
-        unnamed = sum(
-            1 for r, p in zip(requests, problems, strict=True) if p is None and not r.name
-        )
-        chosen = _choose_names(tx, queue.name, unnamed, {r.name for r in requests if r.name})
-        auto_names = iter(chosen)
-        results: list[AddResult] = []
-        for req, problem in zip(requests, problems, strict=True):
-            if problem is not None:
-                results.append(AddResult(problem[0], req.name or None, problem[1]))
-            else:
-                results.append(AddResult(ErrorCode.SKIPPED, req.name or next(auto_names)))
-        return results, set(chosen)
 
     # -- lease -------------------------------------------------------------------------------
 
@@ -299,11 +282,43 @@ def _choose_names(tx: StoreTransaction, queue: str, count: int, taken: set[str])
     return names
 
 
+def _batch_names(
+    tx: StoreTransaction,
+    queue: str,
+    requests: Sequence[AddRequest],
+    problems: Sequence[validation.Problem],
+) -> tuple[list[str], set[str]]:
+    """Each request's name, in order: its own, else (when it is valid) a chosen auto name,
+    else ``""``; and the set of names chosen here, which are known to be free in ``queue``."""
+    unnamed = sum(1 for r, p in zip(requests, problems, strict=True) if p is None and not r.name)
+    chosen = _choose_names(tx, queue, unnamed, {r.name for r in requests if r.name})
+    auto_names = iter(chosen)
+    names = [
+        r.name or (next(auto_names) if p is None else "")
+        for r, p in zip(requests, problems, strict=True)
+    ]
+    return names, set(chosen)
+
+
+def _unstored_results(
+    names: Sequence[str], problems: Sequence[validation.Problem]
+) -> list[AddResult]:
+    """The results of a batch that is refused as a whole: each invalid request's error, and
+    SKIPPED for the valid ones."""
+    return [
+        AddResult(ErrorCode.SKIPPED, name)
+        if problem is None
+        else AddResult(problem[0], name or None, problem[1])
+        for name, problem in zip(names, problems, strict=True)
+    ]
+
+
 def _store_batch(
     tx: StoreTransaction,
     config: QueueConfig,
     requests: Sequence[AddRequest],
     names: Sequence[str],
+    etas: Sequence[int],
     auto_named: set[str],
     now: int,
 ) -> list[AddResult]:
@@ -314,7 +329,7 @@ def _store_batch(
     live, tombstoned = tx.taken_names(config.name, explicit) if explicit else (set(), set())
     results: list[AddResult] = []
     tasks: list[StoredTask] = []
-    for request, name in zip(requests, names, strict=True):
+    for request, name, eta in zip(requests, names, etas, strict=True):
         if name in live:
             results.append(
                 AddResult(ErrorCode.TASK_ALREADY_EXISTS, name, f"task {name!r} already exists")
@@ -325,18 +340,19 @@ def _store_batch(
             results.append(AddResult(ErrorCode.TOMBSTONED_TASK, name, message))
             continue
         live.add(name)
-        task = _new_task(config, request, name, now)
-        tasks.append(task)
-        results.append(AddResult(ErrorCode.OK, name, eta_usec=task.eta_usec, created_usec=now))
+        tasks.append(_new_task(config, request, name, eta, now))
+        results.append(AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now))
     tx.insert_tasks(tasks)
     return results
 
 
-def _new_task(config: QueueConfig, request: AddRequest, name: str, now: int) -> StoredTask:
+def _new_task(
+    config: QueueConfig, request: AddRequest, name: str, eta: int, now: int
+) -> StoredTask:
     return StoredTask(
         queue=config.name,
         name=name,
-        eta_usec=_eta(request, now),
+        eta_usec=eta,
         payload=request.payload,
         tag=request.tag or None,
         created_usec=now,

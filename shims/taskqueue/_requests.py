@@ -41,8 +41,8 @@ def _payload_bytes(payload: Any) -> bytes:
     raise TypeError(f"Task payload must be bytes, not {type(payload).__name__}")
 
 
-def _eta_fields(task: Task) -> dict[str, Any]:
-    """``eta_usec``/``countdown_seconds`` of the add request.
+def _eta_fields(task: Task) -> tuple[int | None, float | None]:
+    """``(eta_usec, countdown_seconds)`` of the add request.
 
     An ETA before 1970 is refused here with ``InvalidEtaError`` (Google's stub refuses it for
     the whole batch too; the JSON API would answer a bare 400).
@@ -52,7 +52,7 @@ def _eta_fields(task: Task) -> dict[str, Any]:
         eta_usec, countdown = task._eta_usec, None
     if (eta_usec if eta_usec is not None else task._eta_usec) < 0:
         raise InvalidEtaError("ETA must not be before 1970-01-01T00:00:00Z")
-    return {"eta_usec": eta_usec, "countdown_seconds": countdown}
+    return eta_usec, countdown
 
 
 def add_request(task: Task, queue_url: str) -> AddRequest:
@@ -63,27 +63,35 @@ def add_request(task: Task, queue_url: str) -> AddRequest:
         InvalidEtaError: an ETA before 1970.
     """
     if task.method == "PULL":
-        if task.payload is None:
+        payload = task.payload
+        if payload is None:
             raise BadTaskStateError("Pull task must have a payload")
+        data = payload if type(payload) is bytes else _payload_bytes(payload)
+        eta_usec, countdown = _eta_fields(task)  # after the payload's TypeError, as before
         return AddRequest(
-            payload=_payload_bytes(task.payload),
+            payload=data,
             name=task.name or None,
+            eta_usec=eta_usec,
+            countdown_seconds=countdown,
             tag=task.tag or None,
             mode=QueueMode.PULL,
-            **_eta_fields(task),
         )
     options = task.retry_options
+    data = _payload_bytes(task.payload) if task.payload else b""
+    headers = tuple(
+        (key.decode("utf8", "replace"), value.decode("utf8", "replace"))
+        for key, value in flatten_params(task.headers)
+    )
+    eta_usec, countdown = _eta_fields(task)  # after the payload's and headers' errors
     return AddRequest(
-        payload=_payload_bytes(task.payload) if task.payload else b"",
+        payload=data,
         name=task.name or None,
         mode=QueueMode.PUSH,
         method=task.method,
         url=queue_url + task.url if task.on_queue_url else task.url,
-        headers=tuple(
-            (key.decode("utf8", "replace"), value.decode("utf8", "replace"))
-            for key, value in flatten_params(task.headers)
-        ),
+        headers=headers,
         retry_parameters=options._retry_parameters() if options else None,
         dispatch_deadline_usec=task.dispatch_deadline_usec or None,
-        **_eta_fields(task),
+        eta_usec=eta_usec,
+        countdown_seconds=countdown,
     )
