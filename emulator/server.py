@@ -73,7 +73,7 @@ class EmulatorWSGIServer(ThreadedWSGIServer):
     def connection_state(self, handler: KeepAliveRequestHandler, state: str | None) -> None:
         """Record that ``handler``'s connection is ``"idle"`` (awaiting a request),
         ``"busy"`` (serving one) or gone (None). Waiters (:meth:`drain`) are woken only while
-        draining: this runs three times per request, and waking costs more than recording."""
+        draining: this runs twice per request, and waking costs more than recording."""
         with self._lock:
             self._idle.discard(handler)
             self._busy.discard(handler)

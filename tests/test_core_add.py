@@ -105,6 +105,19 @@ def test_an_invalid_task_rejects_the_whole_batch_and_skips_the_others(
     assert world.service.add(PULL, [pull(name="ok1")])[0].code is ErrorCode.OK
 
 
+def test_a_refused_batch_names_each_task_as_far_as_it_is_known(world: World) -> None:
+    """A valid unnamed task of a refused batch has its chosen auto name; an invalid one has
+    its own name, or none."""
+    batch = [pull(name="ok1"), pull(eta_usec=-1), pull(name="a.b"), pull()]
+    results = world.service.add(PULL, batch)
+    assert [(r.code.name, r.name) for r in results] == [
+        ("SKIPPED", "ok1"),
+        ("INVALID_ETA", None),
+        ("INVALID_TASK_NAME", "a.b"),
+        ("SKIPPED", "task1"),
+    ]
+
+
 def test_eta_exactly_30_days_ahead_is_allowed(world: World) -> None:
     eta = world.clock.now_usec() + MAX_ETA_USEC
     assert world.service.add(PULL, [pull(eta_usec=eta)])[0].code is ErrorCode.OK
@@ -187,6 +200,7 @@ def test_a_rejected_batch_still_advances_the_auto_name_counter_like_the_stub(
         ({"url": "http://example.com/w"}, "INVALID_URL"),
         ({"url": "/" + "u" * 2083}, "INVALID_URL"),
         ({"dispatch_deadline_usec": 15 * 1_000_000 - 1}, "INVALID_DISPATCH_DEADLINE"),
+        ({"dispatch_deadline_usec": 0}, "INVALID_DISPATCH_DEADLINE"),  # falsy, still checked
         ({"dispatch_deadline_usec": 24 * 3600 * 1_000_000 + 1}, "INVALID_DISPATCH_DEADLINE"),
     ],
 )

@@ -188,11 +188,9 @@ def check_add_request(
     mode = request.mode if request.mode is not None else queue.mode
     if request.tag and mode is not QueueMode.PULL:
         return ErrorCode.INVALID_TAG, "tag can only be specified for pull tasks"
-    deadline = request.dispatch_deadline_usec
-    if not (request.url is None and request.http_url is None and deadline is None):
-        problem = _check_push_fields(request)
-        if problem is not None:
-            return problem
+    problem = _check_push_fields(request)
+    if problem is not None:
+        return problem
     limit = MAX_PULL_TASK_SIZE_BYTES if mode is QueueMode.PULL else MAX_PUSH_TASK_SIZE_BYTES
     if add_request_size_bound(queue.name, request, name) <= limit:
         return None
@@ -204,11 +202,14 @@ def check_add_request(
 
 def _check_push_fields(request: AddRequest) -> Problem:
     """A push task's URL is relative and at most MAX_URL_LENGTH long (path part), and its
-    dispatch deadline lies in [MIN_DISPATCH_DEADLINE_USEC, MAX_DISPATCH_DEADLINE_USEC]."""
+    dispatch deadline lies in [MIN_DISPATCH_DEADLINE_USEC, MAX_DISPATCH_DEADLINE_USEC]. A
+    request with none of them (every pull task) returns at once."""
+    url, deadline = request.url, request.dispatch_deadline_usec
+    if url is None and deadline is None and request.http_url is None:
+        return None
     problem = _check_http_url(request)
     if problem is not None:
         return problem
-    url = request.url
     if url is not None:
         path = url.split("?", 1)[0]
         if not url.startswith("/"):
@@ -218,7 +219,6 @@ def _check_push_fields(request: AddRequest) -> Problem:
             )
         if len(path) > MAX_URL_LENGTH:
             return ErrorCode.INVALID_URL, f"task URL must be at most {MAX_URL_LENGTH} characters"
-    deadline = request.dispatch_deadline_usec
     if deadline is not None and not (
         MIN_DISPATCH_DEADLINE_USEC <= deadline <= MAX_DISPATCH_DEADLINE_USEC
     ):

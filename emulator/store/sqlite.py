@@ -563,7 +563,7 @@ def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
 def _task_from_row(row: Sequence[Any]) -> StoredTask:
     """The task of a row of :data:`_COLUMNS` (positional arguments, in the field order of
     :class:`StoredTask`: a lease of 1000 reads 1000 rows, and keywords cost more)."""
-    headers, retry = row[11], row[12]
+    headers = row[11]
     return StoredTask(
         row[0],  # queue
         row[1],  # name
@@ -576,7 +576,7 @@ def _task_from_row(row: Sequence[Any]) -> StoredTask:
         row[9],  # method
         row[10],  # url
         tuple((k, v) for k, v in json.loads(headers)) if headers else (),
-        None if retry is None else _retry_from_json(retry),
+        _retry_from_json(row[12]),
         row[13],  # dispatch_deadline_usec
         row[7],  # leased_at_usec
         row[14],  # http_url

@@ -118,7 +118,7 @@ class Queue:
                     f"The task name {name!r} is used more than once in the request"
                 )
             seen.add(name)
-            names.append(name if type(name) is str else text(name))
+            names.append(text(name))
 
         def result_hook(rpc: UserRPC) -> Any:
             codes: list[ErrorCode] = check_translated(rpc)

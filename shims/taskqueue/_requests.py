@@ -24,6 +24,8 @@ _MAX_SENT_COUNTDOWN = 1e12
 
 def text(value: Any) -> str:
     """``six.ensure_text`` for the names and tags the SDK sends as bytes."""
+    if type(value) is str:  # the common case first: names and tags are text
+        return value
     if isinstance(value, bytes):
         return value.decode("utf8")
     if isinstance(value, str):
@@ -32,6 +34,8 @@ def text(value: Any) -> str:
 
 
 def _payload_bytes(payload: Any) -> bytes:
+    if type(payload) is bytes:  # the common case first
+        return payload
     if payload is None:
         return b""
     if isinstance(payload, str):
@@ -66,7 +70,7 @@ def add_request(task: Task, queue_url: str) -> AddRequest:
         payload = task.payload
         if payload is None:
             raise BadTaskStateError("Pull task must have a payload")
-        data = payload if type(payload) is bytes else _payload_bytes(payload)
+        data = _payload_bytes(payload)
         eta_usec, countdown = _eta_fields(task)  # after the payload's TypeError, as before
         return AddRequest(
             payload=data,
