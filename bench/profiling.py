@@ -119,6 +119,9 @@ def _sql_kind(sql: str) -> str:
     return text if len(text) <= 100 else text[:97] + "..."
 
 
+#: Each layer's files, as the start of a frame's path: py-spy writes a frame as
+#: ``function (path:line)``, so ``(json/`` is the standard library's json and not
+#: ``emulator/faces/json/`` or ``flask/json/``.
 LAYERS = (
     ("emulator.store (includes SQLite's own time)", ("emulator/store/",)),
     ("emulator.core", ("emulator/core/",)),
@@ -199,7 +202,7 @@ def summarize_raw(path: str, top: int) -> None:
             busy += count
             self_time[leaf] += count
             for layer, needles in LAYERS:
-                if any(any(n in fr for n in needles) for fr in frames):
+                if any(any(f"({n}" in fr for n in needles) for fr in frames):
                     layers[layer] += count
     if not busy:
         print("no busy samples")

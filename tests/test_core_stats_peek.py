@@ -14,7 +14,7 @@ from emulator.core import paging
 from emulator.domain.errors import ErrorCode, TaskQueueError
 from emulator.domain.model import AddRequest, PeekFilter, TaskPage, TaskState
 from emulator.domain.queue_config import QueueMode
-from tests.core_support import PULL, PUSH, World, make_world, pull
+from tests.core_support import PULL, PUSH, World, make_world, pull, traced_sql
 
 SEC = 1_000_000
 
@@ -86,6 +86,48 @@ def test_leased_counts_are_real_and_slide_with_the_clock(world: World) -> None:
     world.tick(3600)
     stats = world.service.stats([PULL])[0]
     assert (stats.leased_last_minute, stats.leased_last_hour) == (0, 0)
+
+
+def _lease_log_rows(world: World) -> int:
+    with world.store.transaction() as tx:
+        return tx.leases_since(PULL, 0)
+
+
+def _prunes(statements: list[str]) -> int:
+    return sum(1 for s in statements if s.startswith("DELETE FROM lease_log"))
+
+
+def test_lease_records_are_pruned_at_most_once_a_minute_and_never_counted_late(
+    world: World,
+) -> None:
+    # Given leases at t0 and t0 + 20 s, and one at t0 + 3610 s (which prunes the first)
+    world.add(*(pull() for _ in range(10)))
+    world.tick()
+    world.service.lease(PULL, 60, 1)
+    world.tick(20)
+    world.service.lease(PULL, 60, 1)
+    world.tick(3590)
+    with traced_sql(world.store) as first:
+        world.service.lease(PULL, 60, 1)
+    # When another lease comes 20 s later, when the t0 + 20 s record is out of the hour
+    world.tick(20)
+    with traced_sql(world.store) as within_a_minute:
+        world.service.lease(PULL, 60, 1)
+    stats = world.service.stats([PULL])[0]
+    # Then it does not prune: that record lingers, and the statistics do not count it
+    assert (_prunes(first), _prunes(within_a_minute)) == (1, 0)
+    assert _lease_log_rows(world) == 3
+    assert (stats.leased_last_minute, stats.leased_last_hour) == (2, 2)
+    # And a lease a minute after the last prune prunes it
+    world.tick(50)
+    with traced_sql(world.store) as a_minute_later:
+        world.service.lease(PULL, 60, 1)
+    assert _prunes(a_minute_later) == 1 and _lease_log_rows(world) == 3
+    # And a clock set back prunes at once
+    world.clock.set(world.clock.now_usec() - 120_000_000)
+    with traced_sql(world.store) as set_back:
+        world.service.lease(PULL, 60, 1)
+    assert _prunes(set_back) == 1
 
 
 def test_push_queue_stats_report_the_enforced_rate(world: World) -> None:

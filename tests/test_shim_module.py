@@ -135,6 +135,17 @@ def test_failed_rpc_raises_application_error_then_translated(backend: EmbeddedBa
     assert raw.value.application_error == 1
     with pytest.raises(tq.UnknownQueueError):
         rpc.get_result()
+    assert rpc.response is None
+
+
+def test_rpc_future_holds_the_outcome(backend: EmbeddedBackend) -> None:
+    assert tq.create_rpc().future is None
+    ok = tq.Queue(PULL).add_async(pull("a"))
+    failed = tq.Queue("nope").lease_tasks_async(10, 1)
+    assert ok.future is not None and ok.future is ok.future  # built once, on first use
+    assert ok.future.done() and ok.future.result()[0].name == "a"
+    assert failed.future is not None
+    assert isinstance(failed.future.exception(), apiproxy_errors.ApplicationError)
 
 
 def test_an_async_add_takes_effect_without_get_result(backend: EmbeddedBackend) -> None:
@@ -146,6 +157,11 @@ def test_wait_any_and_wait_all(backend: EmbeddedBackend) -> None:
     rpcs = [tq.Queue(PULL).add_async(pull(f"t{i}")) for i in range(3)]
     assert tq.taskqueue.UserRPC.wait_any(rpcs) is rpcs[0]
     assert tq.taskqueue.UserRPC.wait_any([]) is None
+    assert tq.taskqueue.UserRPC.wait_any([tq.create_rpc(), rpcs[2]]) is rpcs[2]
+    calls: list[str] = []
+    unstarted = tq.create_rpc(callback=lambda: calls.append("unstarted"))
+    tq.taskqueue.UserRPC.wait_all([unstarted])
+    assert calls == []  # an RPC never started is not waited for
     tq.taskqueue.UserRPC.wait_all(rpcs)
     assert [r.get_result().was_enqueued for r in rpcs] == [True, True, True]
 

@@ -294,22 +294,41 @@ def test_batch_calls_run_a_few_statements_not_a_few_per_task() -> None:
     assert world.service.stats([PULL])[0].tasks == 0
 
 
-def test_a_single_auto_named_add_is_five_statements_and_skips_used_names() -> None:
+def test_a_single_auto_named_add_is_four_statements_and_skips_used_names() -> None:
     # Given a queue where the next two auto names are taken: one live, one tombstoned
     world = make_world()
-    world.add(pull(name="task1"), pull(name="task2"))
+    world.add(pull(name="task1", payload=b"mine"), pull(name="task2"))
     world.service.delete(PULL, ["task2"])
     # When one auto-named task is added, and then another
-    [first] = world.add(pull())
+    with traced_sql(world.store) as skipping:
+        [first] = world.add(pull())
     with traced_sql(world.store) as statements:
         [second] = world.add(pull())
-    # Then neither reuses a live or tombstoned name, and a free name takes five statements:
-    # BEGIN, the counter's upsert, one lookup of both tables, the insert, COMMIT
+    # Then neither reuses a live or tombstoned name, and a free name takes four statements:
+    # BEGIN, the counter's upsert, the insert that refuses a used name, COMMIT; each used
+    # name costs one upsert and one refused insert, which leave the stored rows alone
     assert first == "task3" and second == "task4"
-    assert len(statements) == 5, statements
+    assert len(statements) == 4, statements
+    assert len(skipping) == 8, skipping
     with world.store.transaction() as tx:
+        kept = tx.get_task(PULL, "task1")
+        assert kept is not None and kept.payload == b"mine"
         assert tx.name_in_use(PULL, "task1") and tx.name_in_use(PULL, "task2")
         assert tx.name_in_use(PULL, "task4") and not tx.name_in_use(PULL, "task5")
+
+
+def test_insert_if_name_free_refuses_a_live_or_tombstoned_name() -> None:
+    store = SqliteTaskStore(":memory:")
+    with store.transaction() as tx:
+        assert tx.insert_if_name_free(StoredTask(queue=PULL, name="a", eta_usec=1, payload=b"1"))
+        assert not tx.insert_if_name_free(StoredTask(queue=PULL, name="a", eta_usec=2))
+        tx.insert_task(StoredTask(queue=PULL, name="b", eta_usec=1))
+        assert tx.delete_task(PULL, "b", tombstone_usec=1)
+        assert not tx.insert_if_name_free(StoredTask(queue=PULL, name="b", eta_usec=1))
+        assert tx.insert_if_name_free(StoredTask(queue="other", name="b", eta_usec=1))
+        kept = tx.get_task(PULL, "a")
+        assert kept is not None and (kept.eta_usec, kept.payload) == (1, b"1")
+        assert tx.get_task(PULL, "b") is None and tx.get_task("other", "b") is not None
 
 
 def test_every_field_of_a_task_survives_the_store() -> None:

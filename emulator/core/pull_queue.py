@@ -48,6 +48,7 @@ class LocalQueueService:
         self._config: ConfigProvider = (
             (lambda: config) if isinstance(config, QueuesConfig) else config
         )
+        self._lease_log_pruned_before: int | None = None
 
     def config(self) -> QueuesConfig:
         return self._config()
@@ -82,6 +83,9 @@ class LocalQueueService:
                 validation.check_add_request(queue, r, eta, now)
                 for r, eta in zip(requests, etas, strict=True)
             ]
+            single = len(requests) == 1 and not requests[0].name and problems[0] is None
+            if single and not wrong_mode:  # the common single add: no name lookup of its own
+                return [_store_auto_named(tx, queue, requests[0], etas[0], now)]
             names, auto_named = _batch_names(tx, queue.name, requests, problems)
             if wrong_mode or any(p is not None for p in problems):
                 # nothing is stored; the advanced auto-name counter commits, as the stub's does
@@ -120,11 +124,20 @@ class LocalQueueService:
             if chosen:
                 tx.mark_leased(queue.name, [t.name for t in chosen], eta, now)
                 tx.record_leases(queue.name, now, len(chosen))
-            tx.prune_lease_log(now - LEASE_WINDOW_HOUR_USEC)
+            self._prune_lease_log(tx, now - LEASE_WINDOW_HOUR_USEC)
         return [
             LeasedTask(t.name, eta, t.retry_count + 1, t.payload, t.tag, t.created_usec)
             for t in chosen
         ]
+
+    def _prune_lease_log(self, tx: StoreTransaction, before_usec: int) -> None:
+        """Drop lease records older than ``before_usec`` (the statistics' hour), at most once
+        per minute of the clock: statistics count only records inside their window, so the
+        ones that linger are never counted; a clock set back prunes at once."""
+        last = self._lease_log_pruned_before
+        if last is None or not last <= before_usec < last + LEASE_WINDOW_MINUTE_USEC:
+            tx.prune_lease_log(before_usec)
+            self._lease_log_pruned_before = before_usec
 
     def modify_lease(
         self, queue_name: str, task_name: str, eta_usec: int, lease_seconds: float
@@ -263,6 +276,17 @@ def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
         name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
         if name not in taken and not tx.name_in_use(queue, name):
             return name
+
+
+def _store_auto_named(
+    tx: StoreTransaction, config: QueueConfig, request: AddRequest, eta: int, now: int
+) -> AddResult:
+    """Store one valid unnamed task under the name :func:`_choose_name` would give it: each
+    try takes the next ``task<N>`` and is a single insert that refuses a taken name."""
+    while True:
+        name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
+        if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
+            return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
 
 
 def _choose_names(tx: StoreTransaction, queue: str, count: int, taken: set[str]) -> list[str]:

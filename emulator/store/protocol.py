@@ -34,6 +34,11 @@ class StoreTransaction(Protocol):
         """Store a new task; the caller has checked the name is free and not tombstoned."""
         ...
 
+    def insert_if_name_free(self, task: StoredTask) -> bool:
+        """Store ``task`` unless its name is stored or tombstoned in its queue, in one
+        statement; whether it was stored (nothing changes when it was not)."""
+        ...
+
     def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
         """Store new tasks, in order (one statement for a batch); as :meth:`insert_task`."""
         ...

@@ -90,6 +90,14 @@ _COLUMNS = (
 
 _COLUMN_COUNT = len(_COLUMNS.split(","))
 _INSERT_TASK = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})"
+#: The task's own values, unless a tombstone holds its name; a live one is the UNIQUE
+#: conflict, ignored. (``?1`` and ``?2`` are the queue and the name.)
+_INSERT_IF_NAME_FREE = (
+    f"INSERT INTO tasks ({_COLUMNS}) "
+    f"SELECT {', '.join(f'?{i}' for i in range(1, _COLUMN_COUNT + 1))} "
+    "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE queue = ?1 AND name = ?2) "
+    "ON CONFLICT (queue, name) DO NOTHING"
+)
 #: Names per ``IN (...)`` list of a batch statement: well under SQLite's variable limit.
 _IN_CHUNK = 500
 
@@ -319,6 +327,11 @@ class SqliteTransaction:
 
     def insert_task(self, task: StoredTask) -> None:
         self._conn.execute(_INSERT_TASK, _row_from_task(task))
+
+    def insert_if_name_free(self, task: StoredTask) -> bool:
+        """One statement: the tombstone probe and the insert (its UNIQUE conflict ignored);
+        ``rowcount`` tells whether a row went in."""
+        return self._conn.execute(_INSERT_IF_NAME_FREE, _row_from_task(task)).rowcount == 1
 
     def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
         """One statement for the whole batch (:meth:`_many`)."""

@@ -29,14 +29,27 @@ Call = Callable[[float], Any]
 ResultHook = Callable[["UserRPC"], Any]
 
 
-def run_inline(fn: Callable[[], Any]) -> concurrent.futures.Future[Any]:
-    """Run ``fn`` now, in this thread, and return its completed future."""
-    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-    try:
-        future.set_result(fn())
-    except Exception as exc:  # stored for check_success(), as the SDK stores RPC errors
-        future.set_exception(exc)
-    return future
+class _Outcome:
+    """What a finished call gave: its result, or the exception it raised."""
+
+    __slots__ = ("exception", "result")
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.result: Any = None
+        self.exception: BaseException | None = None
+        try:
+            self.result = fn()
+        except Exception as exc:  # stored for check_success(), as the SDK stores RPC errors
+            self.exception = exc
+
+    def future(self) -> concurrent.futures.Future[Any]:
+        """A completed future holding this outcome."""
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        if self.exception is not None:
+            future.set_exception(self.exception)
+        else:
+            future.set_result(self.result)
+        return future
 
 
 def _ValidateDeadline(deadline: object) -> None:
@@ -90,6 +103,7 @@ class UserRPC:
         self.__method: str | None = None
         self.__hook: ResultHook | None = None
         self.__user_data: object = None
+        self.__outcome: _Outcome | None = None
         self.__future: concurrent.futures.Future[Any] | None = None
         self.__must_call_user_callback = False
 
@@ -116,17 +130,14 @@ class UserRPC:
     @property
     def response(self) -> Any:
         """The backend's raw result once the call succeeded, else None."""
-        future = self.__future
-        if future is None or not future.done() or future.exception() is not None:
-            return None
-        return future.result()
+        outcome = self.__outcome
+        return None if outcome is None else outcome.result
 
     @property
     def state(self) -> int:
-        """IDLE before ``make_call``, RUNNING while in flight, FINISHING when done."""
-        if self.__future is None:
-            return self.IDLE
-        return self.FINISHING if self.__future.done() else self.RUNNING
+        """IDLE before ``make_call``, FINISHING after it (the call finishes inside
+        ``make_call``, so RUNNING, the SDK's state while in flight, is never seen)."""
+        return self.IDLE if self.__outcome is None else self.FINISHING
 
     @property
     def get_result_hook(self) -> ResultHook | None:
@@ -140,7 +151,10 @@ class UserRPC:
 
     @property
     def future(self) -> concurrent.futures.Future[Any] | None:
-        """The underlying future, once the call is made."""
+        """A completed future holding the call's outcome, once the call is made (built on
+        first use: most RPCs are never asked for one)."""
+        if self.__future is None and self.__outcome is not None:
+            self.__future = self.__outcome.future()
         return self.__future
 
     def make_call(
@@ -151,19 +165,17 @@ class UserRPC:
         user_data: object = None,
     ) -> None:
         """Run ``call`` (once per RPC object) with this RPC's deadline; keep its outcome."""
-        assert self.__future is None, f"RPC for taskqueue.{self.__method} has already been started"
+        assert self.__outcome is None, f"RPC for taskqueue.{self.__method} has already been started"
         self.__method = method
         self.__hook = get_result_hook
         self.__user_data = user_data
         deadline = self.__deadline if self.__deadline is not None else DEFAULT_RPC_DEADLINE
-        self.__future = run_inline(lambda: invoke(call, deadline))
+        self.__outcome = _Outcome(lambda: invoke(call, deadline))
         self.__must_call_user_callback = True
 
     def wait(self) -> None:
         """Wait for the call to finish, then run the user callback (once, even on failure)."""
-        assert self.__future is not None, "wait() called before make_call()"
-        if not self.__future.done():  # an inline call is done: skip the waiter's set-up
-            concurrent.futures.wait([self.__future])
+        assert self.__outcome is not None, "wait() called before make_call()"
         self.__call_user_callback()
 
     def __call_user_callback(self) -> None:
@@ -175,10 +187,9 @@ class UserRPC:
     def check_success(self) -> None:
         """Wait, then raise the call's exception if it failed."""
         self.wait()
-        assert self.__future is not None
-        exception = self.__future.exception()
-        if exception is not None:
-            raise exception
+        assert self.__outcome is not None
+        if self.__outcome.exception is not None:
+            raise self.__outcome.exception
 
     def get_result(self) -> Any:
         """Run the result hook (which checks success) and return its value."""
@@ -189,22 +200,20 @@ class UserRPC:
 
     @classmethod
     def wait_any(cls, rpcs: Iterable[UserRPC]) -> UserRPC | None:
-        """Wait until one of ``rpcs`` is finished and return it (None if there are none)."""
-        pending = [(rpc, rpc.future) for rpc in rpcs if rpc.future is not None]
-        if not pending:
-            return None
-        done, _ = concurrent.futures.wait(
-            [future for _, future in pending], return_when=concurrent.futures.FIRST_COMPLETED
-        )
-        finished = next(rpc for rpc, future in pending if future in done)
-        finished.wait()
+        """Wait until one of ``rpcs`` is finished and return it (None if none was started).
+
+        A started call is finished (calls run inside ``make_call``): the first started one
+        in ``rpcs`` is returned, after its user callback has run."""
+        finished = next((rpc for rpc in rpcs if rpc.state == cls.FINISHING), None)
+        if finished is not None:
+            finished.wait()
         return finished
 
     @classmethod
     def wait_all(cls, rpcs: Iterable[UserRPC]) -> None:
         """Wait until every RPC in ``rpcs`` is finished."""
         for rpc in list(rpcs):
-            if rpc.future is not None:
+            if rpc.state == cls.FINISHING:
                 rpc.wait()
 
 
