@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -239,3 +240,30 @@ def test_paused_queue_refuses_leases_until_resumed(world: World) -> None:
     assert world.service.stats([PULL])[0].paused
     world.service.resume(PULL)
     assert names(world.service.lease(PULL, 30, 1)) == ["t"]
+
+
+@pytest.mark.parametrize(
+    "lease",
+    [
+        pytest.param({}, id="oldest"),
+        pytest.param({"group_by_tag": True}, id="oldest-tag"),
+        pytest.param({"group_by_tag": True, "tag": "a"}, id="tag"),
+    ],
+)
+def test_a_paused_queue_refuses_every_kind_of_lease_with_or_without_ready_tasks(
+    world: World, lease: dict[str, Any]
+) -> None:
+    # Given a paused queue, empty
+    world.service.pause(PULL)
+    for step in ("empty", "with a ready task"):
+        # When a lease is asked for, Then the pause is the answer
+        with pytest.raises(TaskQueueError) as err:
+            world.service.lease(PULL, 30, 10, **lease)
+        assert err.value.code is ErrorCode.QUEUE_PAUSED, step
+        if step == "empty":  # And the same once it holds a ready task tagged "a"
+            world.add(pull(name="t", tag="a"))
+            world.tick()
+    # And the task was not leased
+    world.service.resume(PULL)
+    [task] = world.service.lease(PULL, 30, 10, **lease)
+    assert (task.name, task.retry_count) == ("t", 1)

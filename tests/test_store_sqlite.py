@@ -317,6 +317,24 @@ def test_a_single_auto_named_add_is_four_statements_and_skips_used_names() -> No
         assert tx.name_in_use(PULL, "task4") and not tx.name_in_use(PULL, "task5")
 
 
+def test_a_single_lease_is_five_statements_and_checks_the_pause_only_when_empty() -> None:
+    # Given a queue with one ready task, leased once already (that lease pruned the log)
+    world = make_world()
+    world.add(pull(), pull())
+    world.tick()
+    world.service.lease(PULL, 60, 1)
+    # When the other task is leased, and then the empty queue is asked again
+    with traced_sql(world.store) as leased:
+        assert len(world.service.lease(PULL, 60, 1)) == 1
+    with traced_sql(world.store) as empty:
+        assert world.service.lease(PULL, 60, 1) == []
+    # Then the lease is BEGIN, the read (which sees the pause too), the update, the lease
+    # record and COMMIT; only the empty answer looks at the pause on its own
+    assert len(leased) == 5, leased
+    assert not any(s.startswith("SELECT paused") for s in leased)
+    assert sum(s.startswith("SELECT paused") for s in empty) == 1, empty
+
+
 def test_insert_if_name_free_refuses_a_live_or_tombstoned_name() -> None:
     store = SqliteTaskStore(":memory:")
     with store.transaction() as tx:

@@ -117,8 +117,9 @@ class LocalQueueService:
         validation.check_lease_tag(group_by_tag, tag)
         now = self._clock.now_usec()
         with self._store.transaction() as tx:
-            _check_running(tx, queue.name)
             candidates = _lease_candidates(tx, queue.name, now, max_tasks, group_by_tag, tag)
+            if not candidates:  # a paused queue has none: its error comes before "empty"
+                _check_running(tx, queue.name)
             chosen = _within_retry_limit(tx, queue, candidates, now)
             eta = now + lease_usec
             if chosen:

@@ -49,13 +49,15 @@ class StoreTransaction(Protocol):
         ...
 
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
-        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag."""
+        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag; none
+        while the queue is paused (in the same statement: a lease's check comes free)."""
         ...
 
     def ready_tasks_with_tag(
         self, queue: str, tag: str, now_usec: int, limit: int
     ) -> list[StoredTask]:
-        """The first ``limit`` tasks tagged ``tag`` with ``eta_usec <= now_usec``."""
+        """The first ``limit`` tasks tagged ``tag`` with ``eta_usec <= now_usec``; none while
+        the queue is paused, as :meth:`ready_tasks`."""
         ...
 
     def set_eta(self, queue: str, name: str, eta_usec: int) -> None:

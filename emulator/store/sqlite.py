@@ -98,6 +98,9 @@ _INSERT_IF_NAME_FREE = (
     "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE queue = ?1 AND name = ?2) "
     "ON CONFLICT (queue, name) DO NOTHING"
 )
+#: The queue ``?1`` is not paused: one probe of ``queue_state``'s key, a constant of the
+#: statement that SQLite evaluates once.
+_RUNNING = "NOT EXISTS (SELECT 1 FROM queue_state WHERE queue = ?1 AND paused)"
 #: Names per ``IN (...)`` list of a batch statement: well under SQLite's variable limit.
 _IN_CHUNK = 500
 
@@ -363,7 +366,8 @@ class SqliteTransaction:
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
         return self._tasks(
             f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
-            "WHERE queue = ? AND eta_usec <= ? ORDER BY eta_usec, name LIMIT ?",
+            f"WHERE queue = ?1 AND eta_usec <= ?2 AND {_RUNNING} "
+            "ORDER BY eta_usec, name LIMIT ?3",
             (queue, now_usec, limit),
         )
 
@@ -372,8 +376,9 @@ class SqliteTransaction:
     ) -> list[StoredTask]:
         return self._tasks(
             f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
-            "WHERE queue = ? AND tag = ? AND eta_usec <= ? ORDER BY eta_usec, name LIMIT ?",
-            (queue, tag, now_usec, limit),
+            f"WHERE queue = ?1 AND tag = ?3 AND eta_usec <= ?2 AND {_RUNNING} "
+            "ORDER BY eta_usec, name LIMIT ?4",
+            (queue, now_usec, tag, limit),
         )
 
     def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
