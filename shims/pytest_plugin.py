@@ -45,7 +45,6 @@ from shims import clock as client_clock
 if TYPE_CHECKING:
     from emulator.server import ServerThread
 
-TESTBED_HTTP_HOST = "testbed.example.com"
 #: The production settings, named as the CLI's (``dest`` in :data:`emulator.settings.SETTINGS`).
 PRODUCTION_SETTINGS = (
     "lease_rate_limit",
@@ -255,7 +254,7 @@ def taskqueue(
     from shims import taskqueue as module
 
     backend = _fixture_backend(request)
-    monkeypatch.setenv("HTTP_HOST", os.environ.get("HTTP_HOST", TESTBED_HTTP_HOST))
+    monkeypatch.setenv("HTTP_HOST", os.environ.get("HTTP_HOST", testing.TESTBED_HTTP_HOST))
     installed_here = not shims.is_installed()
     if installed_here:
         shims.install()

@@ -83,8 +83,8 @@ class LocalQueueService:
                 validation.check_add_request(queue, r, eta, now)
                 for r, eta in zip(requests, etas, strict=True)
             ]
-            single = len(requests) == 1 and not requests[0].name and problems[0] is None
-            if single and not wrong_mode:  # the common single add: no name lookup of its own
+            one_unnamed = len(requests) == 1 and not requests[0].name and problems[0] is None
+            if one_unnamed and not wrong_mode:  # the common single add: no name lookup
                 return [_store_auto_named(tx, queue, requests[0], etas[0], now)]
             names, auto_named = _batch_names(tx, queue.name, requests, problems)
             if wrong_mode or any(p is not None for p in problems):
@@ -271,10 +271,15 @@ def _eta(request: AddRequest, now: int) -> int:
     return now
 
 
+def _next_auto_name(tx: StoreTransaction) -> str:
+    """``task<N>`` for the next value of the auto-name counter (free or not)."""
+    return f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
+
+
 def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
     """The next ``task<N>`` name that is free in ``queue`` (never a live or tombstoned name)."""
     while True:
-        name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
+        name = _next_auto_name(tx)
         if name not in taken and not tx.name_in_use(queue, name):
             return name
 
@@ -285,7 +290,7 @@ def _store_auto_named(
     """Store one valid unnamed task under the name :func:`_choose_name` would give it: each
     try takes the next ``task<N>`` and is a single insert that refuses a taken name."""
     while True:
-        name = f"{AUTO_TASK_NAME_PREFIX}{tx.next_auto_name_id()}"
+        name = _next_auto_name(tx)
         if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
             return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
 

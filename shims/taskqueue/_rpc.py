@@ -32,24 +32,27 @@ ResultHook = Callable[["UserRPC"], Any]
 class _Outcome:
     """What a finished call gave: its result, or the exception it raised."""
 
-    __slots__ = ("exception", "result")
+    __slots__ = ("_future", "exception", "result")
 
     def __init__(self, fn: Callable[[], Any]) -> None:
         self.result: Any = None
         self.exception: BaseException | None = None
+        self._future: concurrent.futures.Future[Any] | None = None
         try:
             self.result = fn()
         except Exception as exc:  # stored for check_success(), as the SDK stores RPC errors
             self.exception = exc
 
     def future(self) -> concurrent.futures.Future[Any]:
-        """A completed future holding this outcome."""
-        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        if self.exception is not None:
-            future.set_exception(self.exception)
-        else:
-            future.set_result(self.result)
-        return future
+        """A completed future holding this outcome, built on the first call (most calls are
+        never asked for one)."""
+        if self._future is None:
+            self._future = concurrent.futures.Future()
+            if self.exception is not None:
+                self._future.set_exception(self.exception)
+            else:
+                self._future.set_result(self.result)
+        return self._future
 
 
 def _ValidateDeadline(deadline: object) -> None:
@@ -104,7 +107,6 @@ class UserRPC:
         self.__hook: ResultHook | None = None
         self.__user_data: object = None
         self.__outcome: _Outcome | None = None
-        self.__future: concurrent.futures.Future[Any] | None = None
         self.__must_call_user_callback = False
 
     @property
@@ -151,11 +153,8 @@ class UserRPC:
 
     @property
     def future(self) -> concurrent.futures.Future[Any] | None:
-        """A completed future holding the call's outcome, once the call is made (built on
-        first use: most RPCs are never asked for one)."""
-        if self.__future is None and self.__outcome is not None:
-            self.__future = self.__outcome.future()
-        return self.__future
+        """A completed future holding the call's outcome, once the call is made."""
+        return None if self.__outcome is None else self.__outcome.future()
 
     def make_call(
         self,
