@@ -290,8 +290,26 @@ def test_batch_calls_run_a_few_statements_not_a_few_per_task() -> None:
     # the add's and the tombstones' rows count, and nothing else does per task
     assert len([s for s in added if not s.startswith("INSERT INTO tasks")]) <= 6
     assert len(leased) <= 10
-    assert len([s for s in deleted if not s.startswith("INSERT OR IGNORE INTO tombstones")]) <= 4
+    assert len(deleted) <= 4, deleted  # BEGIN, DELETE ... RETURNING, the tombstones, COMMIT
     assert world.service.stats([PULL])[0].tasks == 0
+
+
+def test_a_delete_longer_than_a_statement_chunk_tombstones_every_name_once() -> None:
+    # Given 1200 stored tasks (more than two 500-name chunks)
+    world = make_world()
+    names = [name for _ in range(12) for name in world.add(*(pull() for _ in range(100)))]
+    # When they are deleted in one call, with repeats and an unknown name among them
+    with traced_sql(world.store) as deleted:
+        codes = world.service.delete(PULL, [*names, names[0], "never-added"])
+    # Then each stored name is deleted and tombstoned once, in three inserts of tombstones
+    assert codes[:1200] == [ErrorCode.OK] * 1200
+    assert codes[1200:] == [ErrorCode.TOMBSTONED_TASK, ErrorCode.UNKNOWN_TASK]
+    assert sum(s.startswith("INSERT OR IGNORE INTO tombstones") for s in deleted) == 3
+    with world.store.transaction() as tx:
+        assert tx.taken_names(PULL, names) == (set(), set(names))
+    assert [r.code for r in world.service.add(PULL, [pull(name=names[-1])])] == [
+        ErrorCode.TOMBSTONED_TASK
+    ]
 
 
 def test_a_single_auto_named_add_is_four_statements_and_skips_used_names() -> None:
@@ -315,6 +333,36 @@ def test_a_single_auto_named_add_is_four_statements_and_skips_used_names() -> No
         assert kept is not None and kept.payload == b"mine"
         assert tx.name_in_use(PULL, "task1") and tx.name_in_use(PULL, "task2")
         assert tx.name_in_use(PULL, "task4") and not tx.name_in_use(PULL, "task5")
+
+
+def test_a_single_named_add_is_three_statements_and_a_used_name_one_lookup_more() -> None:
+    # Given a queue with one stored task and one deleted (tombstoned) one
+    world = make_world()
+    world.add(pull(name="kept", payload=b"mine"), pull(name="gone"))
+    world.service.delete(PULL, ["gone"])
+    # When a new name is added, and then each used name once more
+    with traced_sql(world.store) as statements:
+        [fresh] = world.service.add(PULL, [pull(name="fresh")])
+    with traced_sql(world.store) as refused:
+        [exists] = world.service.add(PULL, [pull(name="kept", payload=b"other")])
+        [tombstoned] = world.service.add(PULL, [pull(name="gone")])
+    # Then the new name is BEGIN, the insert that refuses a used name, COMMIT; a refused
+    # insert adds the lookup that names its error (the batch path's words), rows untouched
+    assert fresh.code is ErrorCode.OK and len(statements) == 3, statements
+    assert (exists.code, exists.message) == (
+        ErrorCode.TASK_ALREADY_EXISTS,
+        "task 'kept' already exists",
+    )
+    assert tombstoned.code is ErrorCode.TOMBSTONED_TASK
+    assert tombstoned.message == "task name 'gone' was used by a deleted task"
+    assert len(refused) == 2 * 5, refused
+    assert [r.code for r in world.service.add(PULL, [pull(name="kept"), pull(name="gone")])] == [
+        ErrorCode.TASK_ALREADY_EXISTS,
+        ErrorCode.TOMBSTONED_TASK,
+    ]
+    with world.store.transaction() as tx:
+        kept = tx.get_task(PULL, "kept")
+        assert kept is not None and kept.payload == b"mine" and tx.get_task(PULL, "gone") is None
 
 
 def test_a_single_lease_is_five_statements_and_checks_the_pause_only_when_empty() -> None:

@@ -83,9 +83,8 @@ class LocalQueueService:
                 validation.check_add_request(queue, r, eta, now)
                 for r, eta in zip(requests, etas, strict=True)
             ]
-            one_unnamed = len(requests) == 1 and not requests[0].name and problems[0] is None
-            if one_unnamed and not wrong_mode:  # the common single add: no name lookup
-                return [_store_auto_named(tx, queue, requests[0], etas[0], now)]
+            if len(requests) == 1 and problems[0] is None and not wrong_mode:
+                return [_store_one(tx, queue, requests[0], etas[0], now)]  # the common add
             names, auto_named = _batch_names(tx, queue.name, requests, problems)
             if wrong_mode or any(p is not None for p in problems):
                 # nothing is stored; the advanced auto-name counter commits, as the stub's does
@@ -284,15 +283,31 @@ def _choose_name(tx: StoreTransaction, queue: str, taken: set[str]) -> str:
             return name
 
 
-def _store_auto_named(
+def _store_one(
     tx: StoreTransaction, config: QueueConfig, request: AddRequest, eta: int, now: int
 ) -> AddResult:
-    """Store one valid unnamed task under the name :func:`_choose_name` would give it: each
-    try takes the next ``task<N>`` and is a single insert that refuses a taken name."""
-    while True:
-        name = _next_auto_name(tx)
-        if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
-            return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
+    """Store one valid task with the result :func:`_store_batch` would give it, in one insert
+    that refuses a used name: an unnamed task tries each next ``task<N>`` (exactly the name
+    :func:`_choose_name` would give); a named one whose insert is refused costs one lookup,
+    to tell TASK_ALREADY_EXISTS from TOMBSTONED_TASK."""
+    if not request.name:
+        while True:
+            name = _next_auto_name(tx)
+            if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
+                return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
+    name = request.name
+    if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
+        return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
+    live, _ = tx.taken_names(config.name, [name])
+    return _name_used(name, tombstoned=name not in live)
+
+
+def _name_used(name: str, *, tombstoned: bool) -> AddResult:
+    """The refusal of an add whose explicit name is stored, or was used by a deleted task."""
+    if tombstoned:
+        message = f"task name {name!r} was used by a deleted task"
+        return AddResult(ErrorCode.TOMBSTONED_TASK, name, message)
+    return AddResult(ErrorCode.TASK_ALREADY_EXISTS, name, f"task {name!r} already exists")
 
 
 def _choose_names(tx: StoreTransaction, queue: str, count: int, taken: set[str]) -> list[str]:
@@ -360,14 +375,8 @@ def _store_batch(
     results: list[AddResult] = []
     tasks: list[StoredTask] = []
     for request, name, eta in zip(requests, names, etas, strict=True):
-        if name in live:
-            results.append(
-                AddResult(ErrorCode.TASK_ALREADY_EXISTS, name, f"task {name!r} already exists")
-            )
-            continue
-        if name in tombstoned:
-            message = f"task name {name!r} was used by a deleted task"
-            results.append(AddResult(ErrorCode.TOMBSTONED_TASK, name, message))
+        if name in live or name in tombstoned:
+            results.append(_name_used(name, tombstoned=name not in live))
             continue
         live.add(name)
         tasks.append(_new_task(config, request, name, eta, now))
