@@ -286,9 +286,10 @@ def test_batch_calls_run_a_few_statements_not_a_few_per_task() -> None:
         assert len(world.service.lease(PULL, 60, 100)) == 100
     with traced_sql(world.store) as deleted:
         assert set(world.service.delete(PULL, names)) == {ErrorCode.OK}
-    # Then each batch is a handful of statements; an executemany traces once per row, so
-    # the add's and the tombstones' rows count, and nothing else does per task
-    assert len([s for s in added if not s.startswith("INSERT INTO tasks")]) <= 6
+    # Then each batch is a handful of statements, none per task: the add is BEGIN, the
+    # auto names' upsert, the two name lookups, one multi-row INSERT and COMMIT
+    assert len(added) <= 6, added
+    assert sum(s.startswith("INSERT INTO tasks") for s in added) == 1
     assert len(leased) <= 10
     assert len(deleted) <= 4, deleted  # BEGIN, DELETE ... RETURNING, the tombstones, COMMIT
     assert world.service.stats([PULL])[0].tasks == 0
@@ -381,6 +382,30 @@ def test_a_single_lease_is_five_statements_and_checks_the_pause_only_when_empty(
     assert len(leased) == 5, leased
     assert not any(s.startswith("SELECT paused") for s in leased)
     assert sum(s.startswith("SELECT paused") for s in empty) == 1, empty
+
+
+def test_insert_tasks_stores_a_long_batch_exactly_in_one_insert_per_hundred() -> None:
+    # Given 250 tasks whose fields all differ (more than two chunks of rows)
+    store = SqliteTaskStore(":memory:")
+    tasks = [
+        StoredTask(
+            queue=PULL,
+            name=f"n{i}",
+            eta_usec=1000 - i,
+            payload=bytes([i % 256]) * (i % 7),
+            tag=None if i % 3 else f"t{i}",
+            created_usec=i,
+            retry_parameters=RetryParameters(task_retry_limit=i) if i % 5 == 0 else None,
+        )
+        for i in range(250)
+    ]
+    # When they are inserted in one call
+    with traced_sql(store) as statements, store.transaction() as tx:
+        tx.insert_tasks(tasks)
+    # Then three INSERT statements stored every field of every task
+    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 3
+    with store.transaction() as tx:
+        assert [tx.get_task(PULL, t.name) for t in tasks] == tasks
 
 
 def test_insert_if_name_free_refuses_a_live_or_tombstoned_name() -> None:

@@ -10,6 +10,7 @@ processes sharing a file. Leases use the ``(queue, eta_usec, name)`` and
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import logging
 import os
@@ -103,6 +104,8 @@ _INSERT_IF_NAME_FREE = (
 _RUNNING = "NOT EXISTS (SELECT 1 FROM queue_state WHERE queue = ?1 AND paused)"
 #: Names per ``IN (...)`` list of a batch statement: well under SQLite's variable limit.
 _IN_CHUNK = 500
+#: Task rows per multi-row ``INSERT`` (a batch add's limit): 1,500 variables.
+_INSERT_CHUNK = 100
 
 
 def _chunks(names: Sequence[str]) -> Sequence[Sequence[str]]:
@@ -117,6 +120,13 @@ def _placeholders(count: int) -> str:
     """``?, ?, ...``: ``count`` placeholders. Cached: single calls (one name) are the hot
     case, and the string is the same."""
     return ", ".join("?" * count)
+
+
+@functools.lru_cache(maxsize=_INSERT_CHUNK + 1)
+def _insert_rows(count: int) -> str:
+    """``INSERT`` of ``count`` task rows in one statement (cached by count)."""
+    row = f"({', '.join('?' * _COLUMN_COUNT)})"
+    return f"INSERT INTO tasks ({_COLUMNS}) VALUES {', '.join([row] * count)}"
 
 
 @functools.lru_cache(maxsize=64)
@@ -345,16 +355,12 @@ class SqliteTransaction:
         return self._conn.execute(_INSERT_IF_NAME_FREE, _row_from_task(task)).rowcount == 1
 
     def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
-        """One statement for the whole batch (:meth:`_many`)."""
-        self._many(_INSERT_TASK, [_row_from_task(task) for task in tasks])
-
-    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """``executemany`` for a batch, ``execute`` for one row: a single add or delete is
-        the common call, and ``executemany``'s set-up costs more than the row itself."""
-        if len(rows) == 1:
-            self._conn.execute(sql, rows[0])
-        else:
-            self._conn.executemany(sql, rows)
+        """One multi-row ``INSERT`` per :data:`_INSERT_CHUNK` tasks, rows in order (an
+        ``executemany`` resets, binds and steps each row as a statement of its own)."""
+        rows = [_row_from_task(task) for task in tasks]
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            chunk = rows[start : start + _INSERT_CHUNK]
+            self._conn.execute(_insert_rows(len(chunk)), list(itertools.chain(*chunk)))
 
     def taken_names(self, queue: str, names: Sequence[str]) -> tuple[set[str], set[str]]:
         """Two ``name IN (...)`` lookups (tasks, tombstones) per chunk instead of two per name;
