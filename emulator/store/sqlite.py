@@ -90,7 +90,6 @@ _COLUMNS = (
 
 
 _COLUMN_COUNT = len(_COLUMNS.split(","))
-_INSERT_TASK = f"INSERT INTO tasks ({_COLUMNS}) VALUES ({', '.join('?' * _COLUMN_COUNT)})"
 #: The task's own values, unless a tombstone holds its name; a live one is the UNIQUE
 #: conflict, ignored. (``?1`` and ``?2`` are the queue and the name.)
 _INSERT_IF_NAME_FREE = (
@@ -347,7 +346,7 @@ class SqliteTransaction:
         return bool(self._one(sql, (queue, name)))
 
     def insert_task(self, task: StoredTask) -> None:
-        self._conn.execute(_INSERT_TASK, _row_from_task(task))
+        self._conn.execute(_insert_rows(1), _row_from_task(task))
 
     def insert_if_name_free(self, task: StoredTask) -> bool:
         """One statement: the tombstone probe and the insert (its UNIQUE conflict ignored);
