@@ -58,9 +58,14 @@ def _vs_stub(target: str, *path: str) -> Callable[[Result], float | None]:
 
 
 def _vs_floor(target: str, workload: str) -> Callable[[Result], float | None]:
+    """Against the floor calls paired with the workload's (measured in the same seconds)
+    where the run has them, else against the floor's own phase."""
+
     def value(r: Result) -> float | None:
         ref = r["sizes"]["ref_depth"]
-        return _ratio(metric(r, target, ref, workload, "calls_per_s"), _floor(r))
+        paired = metric(r, target, ref, workload, "paired_floor_calls_per_s")
+        floor = paired if paired is not None else _floor(r)
+        return _ratio(metric(r, target, ref, workload, "calls_per_s"), floor)
 
     return value
 
@@ -264,6 +269,9 @@ def render(result: Result) -> str:
                 ratio = _ratio(value, floor_post)
                 if ratio is not None:
                     parts.append(f"single {op} {ratio:.2f}×")
+                paired = metric(result, target, ref, f"single_{op}", "paired_floor_calls_per_s")
+                if ratio is not None and paired is not None:
+                    parts[-1] += f" (paired {_ratio(value, paired):.2f}× of {_fmt(paired)}/s)"
             if parts:
                 lines.append(f"  {target} vs floor: " + ", ".join(parts))
     startup = result.get("startup", {})

@@ -11,12 +11,14 @@ Roles:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bench import emulator_api, targets
@@ -62,7 +64,11 @@ def run_target(config: dict[str, Any]) -> dict[str, Any]:
             entry: dict[str, Any] = {"seed_s": session.seed_s}
             if session.server is not None:
                 entry["startup_s"] = session.server.startup_s
-            entry.update(run_suite(session.queue, sizes))
+            with contextlib.ExitStack() as stack:
+                floor = None
+                if target in targets.HTTP_TARGETS and depth == sizes.ref_depth:
+                    floor = stack.enter_context(floor_process())[0]
+                entry.update(run_suite(session.queue, sizes, floor))
             entry["memory"] = session.memory()
             if session.server is not None:
                 entry["healthz"] = _healthz(session.server.address, sizes.single_calls)
@@ -155,16 +161,23 @@ def run_loop(config: dict[str, Any]) -> dict[str, float]:
 
 def run_floor(sizes: Sizes) -> dict[str, Any]:
     """Single calls to the floor app in its own process, through the shim's client."""
+    with floor_process() as (post_call, call):
+        post = [timed(post_call)[0] for _ in range(sizes.single_calls)]
+        get = [timed(lambda: call("GET", "/", None))[0] for _ in range(sizes.single_calls)]
+        return {"post": summary(post), "get": summary(get)}
+
+
+@contextlib.contextmanager
+def floor_process() -> Iterator[tuple[Callable[[], Any], Callable[[str, str, Any], Any]]]:
+    """The floor app in its own process: ``(post, call)``, ``post()`` its single-add-sized
+    ``POST /`` (already made once) and ``call`` the shim's client bound to it."""
     proc = spawn("floor-server", {}, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None
-        address = proc.stdout.readline().strip()
-        call = emulator_api.json_client(address)
+        call = emulator_api.json_client(proc.stdout.readline().strip())
         body = {"tasks": [{"payload": base64.b64encode(PAYLOAD).decode(), "tag": "t1"}]}
         call("POST", "/", body)
-        post = [timed(lambda: call("POST", "/", body))[0] for _ in range(sizes.single_calls)]
-        get = [timed(lambda: call("GET", "/", None))[0] for _ in range(sizes.single_calls)]
-        return {"post": summary(post), "get": summary(get)}
+        yield (lambda: call("POST", "/", body)), call
     finally:
         assert proc.stdin is not None
         proc.stdin.close()

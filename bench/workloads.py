@@ -130,8 +130,16 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
-def run_suite(q: LegacyQueue, sizes: Sizes) -> dict[str, Any]:
-    """Every per-depth workload on a queue that already holds the seeded tasks."""
+def run_suite(
+    q: LegacyQueue, sizes: Sizes, floor_call: Callable[[], Any] | None = None
+) -> dict[str, Any]:
+    """Every per-depth workload on a queue that already holds the seeded tasks.
+
+    With ``floor_call`` (one call of the floor endpoint), each single-task call is followed
+    by one timed floor call, and each single workload also records
+    ``paired_floor_calls_per_s``: the floor measured in the same seconds as the target, so
+    their ratio does not move with the machine between two phases of a run.
+    """
     out: dict[str, Any] = {}
     # Warm-up: one call of each kind (connections, caches, lazy imports).
     q.add(1)
@@ -172,20 +180,43 @@ def run_suite(q: LegacyQueue, sizes: Sizes) -> dict[str, Any]:
     out["lease_by_tag"] = {**summary(lat), "tasks_per_call": got / sizes.tag_calls}
 
     # Single-task calls: add one, lease one, delete one.
+    paired = _Paired(floor_call)
     lat = []
     for _ in range(sizes.single_calls):
         task = q.tasks(1)[0]
-        lat.append(timed(lambda t=task: q.queue.add(t))[0])  # type: ignore[misc]
-    out["single_add"] = summary(lat)
+        lat.append(paired.timed(lambda t=task: q.queue.add(t))[0])  # type: ignore[misc]
+    out["single_add"] = paired.summary(lat)
     lat, leased_tasks = [], []
     for _ in range(sizes.single_calls):
-        dt, tasks = timed(lambda: q.lease(1))
+        dt, tasks = paired.timed(lambda: q.lease(1))
         lat.append(dt)
         leased_tasks.extend(tasks)
-    out["single_lease"] = summary(lat)
-    lat = [timed(lambda t=task: q.delete([t]))[0] for task in leased_tasks]  # type: ignore[misc]
-    out["single_delete"] = summary(lat) if lat else {}
+    out["single_lease"] = paired.summary(lat)
+    lat = [paired.timed(lambda t=task: q.delete([t]))[0] for task in leased_tasks]  # type: ignore[misc]
+    out["single_delete"] = paired.summary(lat) if lat else {}
     return out
+
+
+class _Paired:
+    """Times a target's calls, each followed by one timed floor call (if there is a floor)."""
+
+    def __init__(self, floor_call: Callable[[], Any] | None) -> None:
+        self._floor_call = floor_call
+        self._floor: list[float] = []
+
+    def timed(self, fn: Callable[[], Any]) -> tuple[float, Any]:
+        out = timed(fn)
+        if self._floor_call is not None:
+            self._floor.append(timed(self._floor_call)[0])
+        return out
+
+    def summary(self, latencies: Sequence[float]) -> dict[str, float]:
+        """The target's :func:`summary`, with the floor calls since the last summary."""
+        out = summary(latencies)
+        if self._floor:
+            out["paired_floor_calls_per_s"] = summary(self._floor)["calls_per_s"]
+            self._floor = []
+        return out
 
 
 def worker_loop(q: LegacyQueue, cycles: int, batch: int) -> dict[str, float]:

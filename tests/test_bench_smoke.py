@@ -53,6 +53,22 @@ def test_quick_run_writes_every_target_and_workload(tmp_path: Path) -> None:
         assert workers["1"]["tasks"] > 0 and "scaling" in workers, target
     floor = result["targets"]["floor"]["floor"]
     assert floor["post"]["calls"] > 0 and floor["get"]["calls"] > 0
+    # Over HTTP, each single call at the reference depth is paired with a floor call, and
+    # the single-call targets are judged against those pairs, not against the floor's phase
+    for target in ("http-file", "sdk-rpc-file"):
+        for op in ("add", "lease", "delete"):
+            single = result["targets"][target]["depths"][ref][f"single_{op}"]
+            assert single["paired_floor_calls_per_s"] > 0, (target, op)
+            [goal] = [
+                g for g in result["evaluation"] if g["goal"] == f"{target}: single {op} vs floor"
+            ]
+            assert goal["value"] == pytest.approx(
+                single["calls_per_s"] / single["paired_floor_calls_per_s"]
+            )
+    assert (
+        "paired_floor_calls_per_s"
+        not in result["targets"]["embedded-mem"]["depths"][ref]["single_add"]
+    )
     assert result["startup"]["median_s"] > 0
     assert {"stub", "shim"} <= set(result["install"])
     goals = result["evaluation"]
