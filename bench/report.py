@@ -267,11 +267,13 @@ def render(result: Result) -> str:
             for op in ("add", "lease", "delete"):
                 value = metric(result, target, ref, f"single_{op}", "calls_per_s")
                 ratio = _ratio(value, floor_post)
-                if ratio is not None:
-                    parts.append(f"single {op} {ratio:.2f}×")
+                if ratio is None:
+                    continue
+                text = f"single {op} {ratio:.2f}×"
                 paired = metric(result, target, ref, f"single_{op}", "paired_floor_calls_per_s")
-                if ratio is not None and paired is not None:
-                    parts[-1] += f" (paired {_ratio(value, paired):.2f}× of {_fmt(paired)}/s)"
+                if paired is not None:
+                    text += f" (paired {_ratio(value, paired):.2f}× of {_fmt(paired)}/s)"
+                parts.append(text)
             if parts:
                 lines.append(f"  {target} vs floor: " + ", ".join(parts))
     startup = result.get("startup", {})

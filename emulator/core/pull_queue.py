@@ -290,16 +290,13 @@ def _store_one(
     that refuses a used name: an unnamed task tries each next ``task<N>`` (exactly the name
     :func:`_choose_name` would give); a named one whose insert is refused costs one lookup,
     to tell TASK_ALREADY_EXISTS from TOMBSTONED_TASK."""
-    if not request.name:
-        while True:
-            name = _next_auto_name(tx)
-            if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
-                return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
-    name = request.name
-    if tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
-        return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
-    live, _ = tx.taken_names(config.name, [name])
-    return _name_used(name, tombstoned=name not in live)
+    name = request.name or _next_auto_name(tx)
+    while not tx.insert_if_name_free(_new_task(config, request, name, eta, now)):
+        if request.name:
+            live, _ = tx.taken_names(config.name, [name])
+            return _name_used(name, tombstoned=name not in live)
+        name = _next_auto_name(tx)
+    return AddResult(ErrorCode.OK, name, eta_usec=eta, created_usec=now)
 
 
 def _name_used(name: str, *, tombstoned: bool) -> AddResult:

@@ -128,10 +128,11 @@ def _insert_rows(count: int) -> str:
     return f"INSERT INTO tasks ({_COLUMNS}) VALUES {', '.join([row] * count)}"
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=_IN_CHUNK + 1)
 def _tombstone_insert(count: int) -> str:
     """``INSERT OR IGNORE`` of ``count`` tombstones: ``?1`` the queue, ``?2`` their time,
-    ``?3`` on the names. Cached by count (a worker's batch size repeats)."""
+    ``?3`` on the names (a chunk of :func:`_chunks`). Cached by count, as
+    :func:`_placeholders`."""
     rows = ", ".join(f"(?1, ?{n}, ?2)" for n in range(3, count + 3))
     return f"INSERT OR IGNORE INTO tombstones (queue, name, created_usec) VALUES {rows}"
 
