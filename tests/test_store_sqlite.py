@@ -384,7 +384,23 @@ def test_a_single_lease_is_five_statements_and_checks_the_pause_only_when_empty(
     assert sum(s.startswith("SELECT paused") for s in empty) == 1, empty
 
 
-def test_insert_tasks_stores_a_long_batch_exactly_in_one_insert_per_hundred() -> None:
+def test_insert_tasks_of_one_shape_is_one_insert_per_hundred() -> None:
+    # Given 250 pull tasks with a tag each (one row shape: the same NULL columns)
+    store = SqliteTaskStore(":memory:")
+    tasks = [
+        StoredTask(queue=PULL, name=f"n{i}", eta_usec=i, payload=b"p" * i, tag=f"t{i % 3}")
+        for i in range(250)
+    ]
+    # When they are inserted in one call
+    with traced_sql(store) as statements, store.transaction() as tx:
+        tx.insert_tasks(tasks)
+    # Then three INSERT statements (100, 100, 50 rows) stored them all exactly
+    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 3
+    with store.transaction() as tx:
+        assert [tx.get_task(PULL, t.name) for t in tasks] == tasks
+
+
+def test_insert_tasks_stores_a_long_mixed_batch_exactly_in_one_insert_per_hundred() -> None:
     # Given 250 tasks whose fields all differ (more than two chunks of rows)
     store = SqliteTaskStore(":memory:")
     tasks = [
@@ -402,8 +418,10 @@ def test_insert_tasks_stores_a_long_batch_exactly_in_one_insert_per_hundred() ->
     # When they are inserted in one call
     with traced_sql(store) as statements, store.transaction() as tx:
         tx.insert_tasks(tasks)
-    # Then three INSERT statements stored every field of every task
-    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 3
+    # Then each row shape (tag or not, retry parameters or not: 17, 67, 33 and 133 tasks)
+    # is one INSERT per 100 rows, five in all, and every field of every task (empty
+    # payloads included) is stored
+    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 5
     with store.transaction() as tx:
         assert [tx.get_task(PULL, t.name) for t in tasks] == tasks
 

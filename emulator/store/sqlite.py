@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import logging
 import os
 import sqlite3
@@ -25,7 +24,7 @@ from emulator.domain.clock import Clock, SystemClock
 from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
 from emulator.domain.model import StoredTask, TaskState
-from emulator.domain.queue_config import RetryParameters, queue_mode
+from emulator.store import sqlite_rows
 from emulator.store.failures import is_storage_failure, storage_unavailable
 
 SCHEMA_VERSION = 3
@@ -83,28 +82,11 @@ CREATE TABLE IF NOT EXISTS counters (
 ) WITHOUT ROWID;
 """
 
-_COLUMNS = (
-    "queue, name, eta_usec, payload, tag, retry_count, created_usec, leased_at_usec, mode, "
-    "method, url, headers, retry_parameters, dispatch_deadline_usec, http_url"
-)
-
-
-_COLUMN_COUNT = len(_COLUMNS.split(","))
-#: The task's own values, unless a tombstone holds its name; a live one is the UNIQUE
-#: conflict, ignored. (``?1`` and ``?2`` are the queue and the name.)
-_INSERT_IF_NAME_FREE = (
-    f"INSERT INTO tasks ({_COLUMNS}) "
-    f"SELECT {', '.join(f'?{i}' for i in range(1, _COLUMN_COUNT + 1))} "
-    "WHERE NOT EXISTS (SELECT 1 FROM tombstones WHERE queue = ?1 AND name = ?2) "
-    "ON CONFLICT (queue, name) DO NOTHING"
-)
 #: The queue ``?1`` is not paused: one probe of ``queue_state``'s key, a constant of the
 #: statement that SQLite evaluates once.
 _RUNNING = "NOT EXISTS (SELECT 1 FROM queue_state WHERE queue = ?1 AND paused)"
 #: Names per ``IN (...)`` list of a batch statement: well under SQLite's variable limit.
 _IN_CHUNK = 500
-#: Task rows per multi-row ``INSERT`` (a batch add's limit): 1,500 variables.
-_INSERT_CHUNK = 100
 
 
 def _chunks(names: Sequence[str]) -> Sequence[Sequence[str]]:
@@ -119,13 +101,6 @@ def _placeholders(count: int) -> str:
     """``?, ?, ...``: ``count`` placeholders. Cached: single calls (one name) are the hot
     case, and the string is the same."""
     return ", ".join("?" * count)
-
-
-@functools.lru_cache(maxsize=_INSERT_CHUNK + 1)
-def _insert_rows(count: int) -> str:
-    """``INSERT`` of ``count`` task rows in one statement (cached by count)."""
-    row = f"({', '.join('?' * _COLUMN_COUNT)})"
-    return f"INSERT INTO tasks ({_COLUMNS}) VALUES {', '.join([row] * count)}"
 
 
 @functools.lru_cache(maxsize=_IN_CHUNK + 1)
@@ -326,11 +301,11 @@ class SqliteTransaction:
         return None if row is None else row[0]
 
     def _tasks(self, sql: str, params: Sequence[Any]) -> list[StoredTask]:
-        return [_task_from_row(row) for row in self._conn.execute(sql, params)]
+        return [sqlite_rows.decode(row) for row in self._conn.execute(sql, params)]
 
     def get_task(self, queue: str, name: str) -> StoredTask | None:
         rows = self._tasks(
-            f"SELECT {_COLUMNS} FROM tasks WHERE queue = ? AND name = ?", (queue, name)
+            f"SELECT {sqlite_rows.COLUMNS} FROM tasks WHERE queue = ? AND name = ?", (queue, name)
         )
         return rows[0] if rows else None
 
@@ -347,20 +322,21 @@ class SqliteTransaction:
         return bool(self._one(sql, (queue, name)))
 
     def insert_task(self, task: StoredTask) -> None:
-        self._conn.execute(_insert_rows(1), _row_from_task(task))
+        self.insert_tasks([task])
 
     def insert_if_name_free(self, task: StoredTask) -> bool:
         """One statement: the tombstone probe and the insert (its UNIQUE conflict ignored);
         ``rowcount`` tells whether a row went in."""
-        return self._conn.execute(_INSERT_IF_NAME_FREE, _row_from_task(task)).rowcount == 1
+        shape, values = sqlite_rows.encode(task)
+        return self._conn.execute(sqlite_rows.insert_if_name_free(shape), values).rowcount == 1
 
     def insert_tasks(self, tasks: Sequence[StoredTask]) -> None:
-        """One multi-row ``INSERT`` per :data:`_INSERT_CHUNK` tasks, rows in order (an
-        ``executemany`` resets, binds and steps each row as a statement of its own)."""
-        rows = [_row_from_task(task) for task in tasks]
-        for start in range(0, len(rows), _INSERT_CHUNK):
-            chunk = rows[start : start + _INSERT_CHUNK]
-            self._conn.execute(_insert_rows(len(chunk)), list(itertools.chain(*chunk)))
+        """One multi-row ``INSERT`` per :data:`sqlite_rows.INSERT_CHUNK` tasks of one row shape
+        (:mod:`emulator.store.sqlite_rows`): a batch of like tasks is one statement per 100
+        (an ``executemany`` resets, binds and steps each row as a statement of its own)."""
+        for shape, chunk in sqlite_rows.by_shape(sqlite_rows.encode(task) for task in tasks):
+            sql = sqlite_rows.insert_rows(shape, len(chunk))
+            self._conn.execute(sql, list(itertools.chain(*chunk)))
 
     def taken_names(self, queue: str, names: Sequence[str]) -> tuple[set[str], set[str]]:
         """Two ``name IN (...)`` lookups (tasks, tombstones) per chunk instead of two per name;
@@ -379,7 +355,7 @@ class SqliteTransaction:
 
     def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
         return self._tasks(
-            f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
+            f"SELECT {sqlite_rows.COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
             f"WHERE queue = ?1 AND eta_usec <= ?2 AND {_RUNNING} "
             "ORDER BY eta_usec, name LIMIT ?3",
             (queue, now_usec, limit),
@@ -389,7 +365,7 @@ class SqliteTransaction:
         self, queue: str, tag: str, now_usec: int, limit: int
     ) -> list[StoredTask]:
         return self._tasks(
-            f"SELECT {_COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
+            f"SELECT {sqlite_rows.COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
             f"WHERE queue = ?1 AND tag = ?3 AND eta_usec <= ?2 AND {_RUNNING} "
             "ORDER BY eta_usec, name LIMIT ?4",
             (queue, now_usec, tag, limit),
@@ -552,7 +528,7 @@ class SqliteTransaction:
             where.append("eta_usec <= ?")
             params.append(now_usec)
         sql = (
-            f"SELECT {_COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
+            f"SELECT {sqlite_rows.COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
             "ORDER BY eta_usec, name LIMIT ?"
         )
         return self._tasks(sql, [*params, limit])
@@ -573,55 +549,3 @@ _STATE_SQL = {
     TaskState.LEASED: "(+eta_usec > ? AND retry_count > 0)",
     TaskState.DELAYED: "(+eta_usec > ? AND retry_count = 0)",
 }
-
-
-def _row_from_task(task: StoredTask) -> tuple[Any, ...]:
-    return (
-        task.queue,
-        task.name,
-        task.eta_usec,
-        task.payload,
-        task.tag,
-        task.retry_count,
-        task.created_usec,
-        task.leased_at_usec,
-        int(task.mode),
-        task.method,
-        task.url,
-        json.dumps([list(h) for h in task.headers]) if task.headers else None,
-        _retry_to_json(task.retry_parameters),
-        task.dispatch_deadline_usec,
-        task.http_url,
-    )
-
-
-def _task_from_row(row: Sequence[Any]) -> StoredTask:
-    """The task of a row of :data:`_COLUMNS` (positional arguments, in the field order of
-    :class:`StoredTask`: a lease of 1000 reads 1000 rows, and keywords cost more)."""
-    headers = row[11]
-    return StoredTask(
-        row[0],  # queue
-        row[1],  # name
-        row[2],  # eta_usec
-        bytes(row[3]),  # payload
-        row[4],  # tag
-        row[5],  # retry_count
-        row[6],  # created_usec
-        queue_mode(row[8]),  # mode
-        row[9],  # method
-        row[10],  # url
-        tuple((k, v) for k, v in json.loads(headers)) if headers else (),
-        _retry_from_json(row[12]),
-        row[13],  # dispatch_deadline_usec
-        row[7],  # leased_at_usec
-        row[14],  # http_url
-    )
-
-
-def _retry_to_json(params: RetryParameters | None) -> str | None:
-    return None if params is None else json.dumps(params.to_dict())
-
-
-def _retry_from_json(text: str | None) -> RetryParameters | None:
-    """Also reads rows written before 0.2, which kept unset parameters as null."""
-    return None if text is None else RetryParameters.from_dict(json.loads(text))

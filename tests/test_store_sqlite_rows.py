@@ -1,0 +1,78 @@
+"""Task rows in SQL: what a task binds, the statements of each row shape, and exact storage."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulator.domain.model import StoredTask
+from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.store import sqlite_rows
+from emulator.store.sqlite import SqliteTaskStore
+from tests.core_support import PULL
+
+#: The values Python's sqlite3 binds without its adapter registry (see sqlite_rows).
+_DIRECT = (int, str, bytearray)
+
+PULL_TASK = StoredTask(queue=PULL, name="p", eta_usec=5, payload=b"\x00\xff", created_usec=2)
+TAGGED = StoredTask(queue=PULL, name="t", eta_usec=6, payload=b"x", tag="blue", retry_count=3)
+PUSH_TASK = StoredTask(
+    queue="push",
+    name="h",
+    eta_usec=7,
+    payload=b"body",
+    created_usec=1,
+    mode=QueueMode.PUSH,
+    method="POST",
+    url="/work",
+    headers=(("X-A", "1"), ("X-A", "2")),
+    retry_parameters=RetryParameters(task_retry_limit=4, min_backoff_seconds=0.5),
+    dispatch_deadline_usec=30_000_000,
+    leased_at_usec=3,
+    http_url="https://example.com/work",
+)
+EMPTY_PAYLOAD = StoredTask(queue=PULL, name="e", eta_usec=8)
+
+
+@pytest.mark.parametrize("task", [PULL_TASK, TAGGED, PUSH_TASK, EMPTY_PAYLOAD])
+def test_a_row_binds_only_values_sqlite_takes_directly(task: StoredTask) -> None:
+    shape, values = sqlite_rows.encode(task)
+    # no None and no bytes reach the binding: NULL columns are in the shape instead
+    assert all(type(v) in _DIRECT for v in values), values
+    assert bin(shape).count("1") + len(values) == sqlite_rows.COLUMN_COUNT
+    # the statement has a placeholder for each value and a NULL literal for each bit
+    sql = sqlite_rows.insert_rows(shape, 1)
+    assert sql.count("?") == len(values)
+    assert sql.count("NULL") == bin(shape).count("1")
+    numbered = sqlite_rows.insert_if_name_free(shape)
+    assert f"?{len(values)}" in numbered and f"?{len(values) + 1}" not in numbered
+
+
+def test_a_pull_task_without_a_tag_has_eight_null_columns() -> None:
+    shape, values = sqlite_rows.encode(PULL_TASK)
+    assert bin(shape).count("1") == 8  # tag, leased_at and the six push fields
+    assert values == [PULL, "p", 5, bytearray(b"\x00\xff"), 0, 2, int(QueueMode.PULL)]
+
+
+@pytest.mark.parametrize("insert", ["insert_tasks", "insert_if_name_free"])
+def test_every_row_shape_round_trips_exactly(insert: str) -> None:
+    store = SqliteTaskStore(":memory:")
+    tasks = [PULL_TASK, TAGGED, PUSH_TASK, EMPTY_PAYLOAD]
+    with store.transaction() as tx:
+        if insert == "insert_tasks":
+            tx.insert_tasks(tasks)
+        else:
+            assert all(tx.insert_if_name_free(t) for t in tasks)
+    with store.transaction() as tx:
+        assert [tx.get_task(t.queue, t.name) for t in tasks] == tasks
+        # an empty payload is stored as an empty BLOB, not NULL (the column is NOT NULL)
+        stored = tx.get_task(PULL, "e")
+        assert stored is not None and stored.payload == b""
+
+
+def test_by_shape_groups_rows_in_order_and_chunks_each_group() -> None:
+    rows: list[sqlite_rows.Row] = [(0, [i]) for i in range(150)]
+    rows += [(1, ["a"]), (0, [150]), (1, ["b"])]
+    groups = sqlite_rows.by_shape(rows)
+    assert [(shape, len(chunk)) for shape, chunk in groups] == [(0, 100), (0, 51), (1, 2)]
+    assert [v[0] for _, chunk in groups[:2] for v in chunk] == list(range(151))
+    assert groups[2][1] == [["a"], ["b"]]
