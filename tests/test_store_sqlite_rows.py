@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.domain.model import StoredTask
+from emulator.domain.model import ReadyTask, StoredTask
 from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.store import sqlite_rows
 from emulator.store.sqlite import SqliteTaskStore
-from tests.core_support import PULL
+from tests.core_support import PULL, traced_sql
 
 #: The values Python's sqlite3 binds without its adapter registry (see sqlite_rows).
 _DIRECT = (int, str, bytearray)
@@ -76,3 +76,29 @@ def test_by_shape_groups_rows_in_order_and_chunks_each_group() -> None:
     assert [(shape, len(chunk)) for shape, chunk in groups] == [(0, 100), (0, 51), (1, 2)]
     assert [v[0] for _, chunk in groups[:2] for v in chunk] == list(range(151))
     assert groups[2][1] == [["a"], ["b"]]
+
+
+def test_a_lease_reads_what_it_needs_of_each_ready_task_in_order() -> None:
+    # Given two ready tasks of one tag and a third of another, with retry parameters
+    store = SqliteTaskStore(":memory:")
+    limit = RetryParameters(task_retry_limit=2)
+    tasks = [
+        StoredTask(queue=PULL, name="b", eta_usec=1, payload=b"\x00", tag="x", retry_count=1),
+        StoredTask(queue=PULL, name="a", eta_usec=1, tag="y", created_usec=9),
+        StoredTask(queue=PULL, name="c", eta_usec=2, tag="x", retry_parameters=limit),
+        StoredTask(queue=PULL, name="later", eta_usec=50, tag="x"),
+    ]
+    with store.transaction() as tx:
+        tx.insert_tasks(tasks)
+    with traced_sql(store) as statements, store.transaction() as tx:
+        ready = tx.ready_tasks(PULL, 10, 10)
+        tagged = tx.ready_tasks_with_tag(PULL, "x", 10, 1)
+    # Then each read names only the lease's columns, and the tasks come in (eta, name) order
+    reads = [s for s in statements if s.startswith("SELECT")]
+    assert len(reads) == 2 and all(sqlite_rows.READY_COLUMNS in s for s in reads)
+    assert ready == [
+        ReadyTask("a", b"", "y", 0, 9),
+        ReadyTask("b", b"\x00", "x", 1, 0),
+        ReadyTask("c", b"", "x", 0, 0, limit),
+    ]
+    assert tagged == [ReadyTask("b", b"\x00", "x", 1, 0)]

@@ -27,6 +27,7 @@ from emulator.domain.model import (
     LeasedTask,
     PeekFilter,
     QueueStats,
+    ReadyTask,
     StoredTask,
     TaskPage,
 )
@@ -409,7 +410,7 @@ def _check_running(tx: StoreTransaction, queue: str) -> None:
 
 def _lease_candidates(
     tx: StoreTransaction, queue: str, now: int, max_tasks: int, group_by_tag: bool, tag: str | None
-) -> list[StoredTask]:
+) -> list[ReadyTask]:
     """The tasks a lease would take, before the retry limit is applied (stub §4.3, §4.4).
 
     Grouping by the oldest task's tag reads that one task first, then only the tasks of its
@@ -428,13 +429,13 @@ def _lease_candidates(
 
 
 def _within_retry_limit(
-    tx: StoreTransaction, queue: QueueConfig, candidates: list[StoredTask], now: int
-) -> list[StoredTask]:
+    tx: StoreTransaction, queue: QueueConfig, candidates: list[ReadyTask], now: int
+) -> list[ReadyTask]:
     """The candidates a lease may take, in order: each task over its retry limit (its own
     retry parameters', else the queue's) is deleted (and tombstoned at ``now``) instead,
     with a warning, as the stub does."""
     queue_limit = queue.lease_limit()
-    chosen: list[StoredTask] = []
+    chosen: list[ReadyTask] = []
     for task in candidates:
         params = task.retry_parameters
         limit = queue_limit if params is None else params.lease_limit()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from emulator.domain.model import StoredTask, TaskState
+from emulator.domain.model import ReadyTask, StoredTask, TaskState
 
 
 class StoreTransaction(Protocol):
@@ -48,14 +48,15 @@ class StoreTransaction(Protocol):
         ``(live, tombstoned)``: one lookup for a whole batch of adds."""
         ...
 
-    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
-        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag; none
-        while the queue is paused (in the same statement: a lease's check comes free)."""
+    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[ReadyTask]:
+        """The first ``limit`` tasks with ``eta_usec <= now_usec`` (ready), any tag, in
+        ``(eta_usec, name)`` order; none while the queue is paused (in the same statement: a
+        lease's check comes free)."""
         ...
 
     def ready_tasks_with_tag(
         self, queue: str, tag: str, now_usec: int, limit: int
-    ) -> list[StoredTask]:
+    ) -> list[ReadyTask]:
         """The first ``limit`` tasks tagged ``tag`` with ``eta_usec <= now_usec``; none while
         the queue is paused, as :meth:`ready_tasks`."""
         ...

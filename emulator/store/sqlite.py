@@ -23,7 +23,7 @@ from typing import Any
 from emulator.domain.clock import Clock, SystemClock
 from emulator.domain.errors import StorageUnavailable
 from emulator.domain.limits import MEMORY_STORAGE
-from emulator.domain.model import StoredTask, TaskState
+from emulator.domain.model import ReadyTask, StoredTask, TaskState
 from emulator.store import sqlite_rows
 from emulator.store.failures import is_storage_failure, storage_unavailable
 
@@ -353,23 +353,29 @@ class SqliteTransaction:
     def _names(self, sql: str, params: Sequence[Any]) -> list[str]:
         return [row[0] for row in self._conn.execute(sql, params)]
 
-    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[StoredTask]:
-        return self._tasks(
-            f"SELECT {sqlite_rows.COLUMNS} FROM tasks INDEXED BY tasks_by_eta "
-            f"WHERE queue = ?1 AND eta_usec <= ?2 AND {_RUNNING} "
-            "ORDER BY eta_usec, name LIMIT ?3",
+    def ready_tasks(self, queue: str, now_usec: int, limit: int) -> list[ReadyTask]:
+        return self._ready(
+            "INDEXED BY tasks_by_eta WHERE queue = ?1 AND eta_usec <= ?2",
             (queue, now_usec, limit),
         )
 
     def ready_tasks_with_tag(
         self, queue: str, tag: str, now_usec: int, limit: int
-    ) -> list[StoredTask]:
-        return self._tasks(
-            f"SELECT {sqlite_rows.COLUMNS} FROM tasks INDEXED BY tasks_by_tag "
-            f"WHERE queue = ?1 AND tag = ?3 AND eta_usec <= ?2 AND {_RUNNING} "
-            "ORDER BY eta_usec, name LIMIT ?4",
-            (queue, now_usec, tag, limit),
+    ) -> list[ReadyTask]:
+        return self._ready(
+            "INDEXED BY tasks_by_tag WHERE queue = ?1 AND tag = ?4 AND eta_usec <= ?2",
+            (queue, now_usec, limit, tag),
         )
+
+    def _ready(self, where: str, params: Sequence[Any]) -> list[ReadyTask]:
+        """:data:`sqlite_rows.READY_COLUMNS` of the first ``?3`` rows of ``where`` (an index
+        range of queue ``?1`` up to ``?2``) in ``(eta_usec, name)`` order, unless the queue
+        is paused."""
+        sql = (
+            f"SELECT {sqlite_rows.READY_COLUMNS} FROM tasks {where} AND {_RUNNING} "
+            "ORDER BY eta_usec, name LIMIT ?3"
+        )
+        return [sqlite_rows.decode_ready(row) for row in self._conn.execute(sql, params)]
 
     def set_eta(self, queue: str, name: str, eta_usec: int) -> None:
         self._conn.execute(

@@ -1,5 +1,6 @@
 """Task rows in SQL: the ``tasks`` columns, a :class:`StoredTask` as the values it binds,
-and the insert statements those values fill.
+the insert statements those values fill, and the rows read back (whole, or what a lease
+needs).
 
 Binding costs: Python's ``sqlite3`` binds ``int``, ``float``, ``str`` and ``bytearray``
 directly, but passes every other value (``None`` and ``bytes`` included) through its adapter
@@ -19,7 +20,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from emulator.domain.model import StoredTask
+from emulator.domain.model import ReadyTask, StoredTask
 from emulator.domain.queue_config import RetryParameters, queue_mode
 
 COLUMNS = (
@@ -27,6 +28,9 @@ COLUMNS = (
     "method, url, headers, retry_parameters, dispatch_deadline_usec, http_url"
 )
 COLUMN_COUNT = len(COLUMNS.split(","))
+#: What a lease reads (:class:`ReadyTask`): every column fetched costs the ``sqlite3``
+#: module two calls, each taking the connection's mutex, and a value to build.
+READY_COLUMNS = "name, payload, tag, retry_count, created_usec, retry_parameters"
 #: Task rows per multi-row ``INSERT`` (a batch add's limit): at most 1,500 variables.
 INSERT_CHUNK = 100
 #: Bit ``i`` of a shape: column ``i`` of :data:`COLUMNS` is NULL in the row.
@@ -86,6 +90,11 @@ def decode(row: Sequence[Any]) -> StoredTask:
         row[7],  # leased_at_usec
         row[14],  # http_url
     )
+
+
+def decode_ready(row: Sequence[Any]) -> ReadyTask:
+    """The :class:`ReadyTask` of a row of :data:`READY_COLUMNS`."""
+    return ReadyTask(row[0], bytes(row[1]), row[2], row[3], row[4], _retry_from_json(row[5]))
 
 
 def _retry_from_json(text: str | None) -> RetryParameters | None:
