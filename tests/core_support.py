@@ -26,6 +26,25 @@ CONFIG = QueuesConfig.build(
     ]
 )
 
+#: A stored push task with every field set to a value of its own but ``http_url`` (an
+#: HTTP-target task has no relative ``url``).
+EVERY_FIELD_TASK = StoredTask(
+    queue=PULL,
+    name="every-field",
+    eta_usec=11,
+    payload=b"\x00p",
+    tag="t",
+    retry_count=2,
+    created_usec=3,
+    mode=QueueMode.PUSH,
+    method="PUT",
+    url="/work",
+    headers=(("a", "1"), ("b", "2")),
+    retry_parameters=RetryParameters(task_retry_limit=4, min_backoff_seconds=0.5),
+    dispatch_deadline_usec=15_000_000,
+    leased_at_usec=7,
+)
+
 
 @dataclass
 class World:

@@ -17,10 +17,11 @@ from emulator.core.pull_queue import LocalQueueService
 from emulator.domain.clock import FakeClock
 from emulator.domain.errors import ErrorCode
 from emulator.domain.model import PeekFilter, StoredTask, TaskState
-from emulator.domain.queue_config import QueueMode, RetryParameters
+from emulator.domain.queue_config import RetryParameters
 from emulator.store.sqlite import SqliteTaskStore, StoreError
 from tests.core_support import (
     CONFIG,
+    EVERY_FIELD_TASK,
     PULL,
     World,
     insert_tasks,
@@ -386,23 +387,17 @@ def test_a_single_lease_is_five_statements_and_checks_the_pause_only_when_empty(
 
 def test_insert_tasks_of_one_shape_is_one_insert_per_hundred() -> None:
     # Given 250 pull tasks with a tag each (one row shape: the same NULL columns)
-    store = SqliteTaskStore(":memory:")
     tasks = [
         StoredTask(queue=PULL, name=f"n{i}", eta_usec=i, payload=b"p" * i, tag=f"t{i % 3}")
         for i in range(250)
     ]
-    # When they are inserted in one call
-    with traced_sql(store) as statements, store.transaction() as tx:
-        tx.insert_tasks(tasks)
-    # Then three INSERT statements (100, 100, 50 rows) stored them all exactly
-    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 3
-    with store.transaction() as tx:
-        assert [tx.get_task(PULL, t.name) for t in tasks] == tasks
+    # When they are inserted in one call, then three INSERT statements (100, 100, 50 rows)
+    # stored them all exactly
+    assert _inserts_storing_exactly(tasks) == 3
 
 
 def test_insert_tasks_stores_a_long_mixed_batch_exactly_in_one_insert_per_hundred() -> None:
     # Given 250 tasks whose fields all differ (more than two chunks of rows)
-    store = SqliteTaskStore(":memory:")
     tasks = [
         StoredTask(
             queue=PULL,
@@ -415,15 +410,21 @@ def test_insert_tasks_stores_a_long_mixed_batch_exactly_in_one_insert_per_hundre
         )
         for i in range(250)
     ]
-    # When they are inserted in one call
+    # When they are inserted in one call, then each row shape (tag or not, retry parameters
+    # or not: 17, 67, 33 and 133 tasks) is one INSERT per 100 rows, five in all, and every
+    # field of every task (empty payloads included) is stored
+    assert _inserts_storing_exactly(tasks) == 5
+
+
+def _inserts_storing_exactly(tasks: list[StoredTask]) -> int:
+    """How many INSERT statements one ``insert_tasks(tasks)`` took, after checking that
+    every task reads back equal."""
+    store = SqliteTaskStore(":memory:")
     with traced_sql(store) as statements, store.transaction() as tx:
         tx.insert_tasks(tasks)
-    # Then each row shape (tag or not, retry parameters or not: 17, 67, 33 and 133 tasks)
-    # is one INSERT per 100 rows, five in all, and every field of every task (empty
-    # payloads included) is stored
-    assert sum(s.startswith("INSERT INTO tasks") for s in statements) == 5
     with store.transaction() as tx:
-        assert [tx.get_task(PULL, t.name) for t in tasks] == tasks
+        assert [tx.get_task(t.queue, t.name) for t in tasks] == tasks
+    return sum(s.startswith("INSERT INTO tasks") for s in statements)
 
 
 def test_insert_if_name_free_refuses_a_live_or_tombstoned_name() -> None:
@@ -443,23 +444,7 @@ def test_insert_if_name_free_refuses_a_live_or_tombstoned_name() -> None:
 def test_every_field_of_a_task_survives_the_store() -> None:
     """A task with every field set to a value of its own comes back equal (the row reader
     passes the columns positionally, so a field order change must show here)."""
-    task = StoredTask(
-        queue=PULL,
-        name="every-field",
-        eta_usec=11,
-        payload=b"\x00p",
-        tag="t",
-        retry_count=2,
-        created_usec=3,
-        mode=QueueMode.PUSH,
-        method="PUT",
-        url="/work",
-        headers=(("a", "1"), ("b", "2")),
-        retry_parameters=RetryParameters(task_retry_limit=4, min_backoff_seconds=0.5),
-        dispatch_deadline_usec=15_000_000,
-        leased_at_usec=7,
-        http_url=None,
-    )
+    task = EVERY_FIELD_TASK
     store = SqliteTaskStore(":memory:")
     with store.transaction() as tx:
         tx.insert_task(task)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -10,28 +12,15 @@ from emulator.domain.model import ReadyTask, StoredTask
 from emulator.domain.queue_config import QueueMode, RetryParameters
 from emulator.store import sqlite_rows
 from emulator.store.sqlite import SqliteTaskStore
-from tests.core_support import PULL, traced_sql
+from tests.core_support import EVERY_FIELD_TASK, PULL, traced_sql
 
 #: The values Python's sqlite3 binds without its adapter registry (see sqlite_rows).
 _DIRECT = (int, str, bytearray)
 
 PULL_TASK = StoredTask(queue=PULL, name="p", eta_usec=5, payload=b"\x00\xff", created_usec=2)
 TAGGED = StoredTask(queue=PULL, name="t", eta_usec=6, payload=b"x", tag="blue", retry_count=3)
-PUSH_TASK = StoredTask(
-    queue="push",
-    name="h",
-    eta_usec=7,
-    payload=b"body",
-    created_usec=1,
-    mode=QueueMode.PUSH,
-    method="POST",
-    url="/work",
-    headers=(("X-A", "1"), ("X-A", "2")),
-    retry_parameters=RetryParameters(task_retry_limit=4, min_backoff_seconds=0.5),
-    dispatch_deadline_usec=30_000_000,
-    leased_at_usec=3,
-    http_url="https://example.com/work",
-)
+#: Every nullable column set: a row of no NULLs.
+PUSH_TASK = replace(EVERY_FIELD_TASK, http_url="https://example.com/work")
 EMPTY_PAYLOAD = StoredTask(queue=PULL, name="e", eta_usec=8)
 
 

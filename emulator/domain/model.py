@@ -88,8 +88,8 @@ class LeasedTask:
 @dataclass(frozen=True)
 class ReadyTask:
     """What a lease reads of a ready task: what its retry limit and its answer need, and no
-    more (a lease of 1000 reads 1000 of these; the other nine columns of a stored task
-    would double what the read costs)."""
+    more (reading and building all fifteen columns of 1000 stored tasks took 28M
+    instructions, fetching these six 9M)."""
 
     name: str
     payload: bytes

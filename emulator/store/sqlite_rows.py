@@ -71,7 +71,7 @@ def encode(task: StoredTask) -> Row:
 
 def decode(row: Sequence[Any]) -> StoredTask:
     """The task of a row of :data:`COLUMNS` (positional arguments, in the field order of
-    :class:`StoredTask`: a lease of 1000 reads 1000 rows, and keywords cost more)."""
+    :class:`StoredTask`: a page of tasks reads many rows, and keywords cost more)."""
     headers = row[11]
     return StoredTask(
         row[0],  # queue
